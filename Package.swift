@@ -1,0 +1,128 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Plexus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Plexus", targets: ["Plexus"]),
+        .library(name: "PlexusCodec", targets: ["PlexusCodec"]),
+        .library(name: "PlexusProto", targets: ["PlexusProto"]),
+        .library(name: "PlexusLoop", targets: ["PlexusLoop"]),
+        .executable(name: "protoc-gen-plexus-swift", targets: ["protoc-gen-plexus-swift"]),
+        .executable(name: "plexus-codegen", targets: ["plexus-codegen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(
+            name: "CUV",
+            pkgConfig: "libuv",
+            providers: [.apt(["libuv1-dev"])]
+        ),
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        // protoc-c output for proto/ and the google/protobuf files Plexus uses (generated, committed).
+        .target(
+            name: "CPlexusProto",
+            dependencies: ["CProtobufC"],
+            path: "Sources/CPlexusProto"
+        ),
+
+        // MARK: Runtime
+        .target(
+            name: "PlexusCodec",
+            dependencies: ["CProtobufC"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PlexusProto",
+            dependencies: ["PlexusCodec", "CPlexusProto"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "PlexusLoop",
+            dependencies: [
+                "CUV",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "Plexus",
+            dependencies: [
+                "PlexusLoop", "PlexusCodec", "PlexusProto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Code generator
+        .target(
+            name: "PlexusCodegen",
+            dependencies: ["CPlexusProto", "CProtobufC"],
+            path: "codegen/Sources/PlexusCodegen",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "protoc-gen-plexus-swift",
+            dependencies: ["PlexusCodegen"],
+            path: "codegen/Sources/protoc-gen-plexus-swift",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "plexus-codegen",
+            dependencies: [
+                "PlexusCodegen",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "codegen/Sources/plexus-codegen",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Test fixtures (a .proto exercising every feature, generated and committed)
+        .target(
+            name: "CPlexusTestProto",
+            dependencies: ["CPlexusProto"],
+            path: "Tests/Fixtures/CPlexusTestProto"
+        ),
+        .target(
+            name: "PlexusTestProto",
+            dependencies: ["PlexusCodec", "PlexusProto", "CPlexusTestProto"],
+            path: "Tests/Fixtures/PlexusTestProto",
+            swiftSettings: swiftSettings
+        ),
+
+        // MARK: Tests
+        .testTarget(
+            name: "PlexusCodecTests",
+            dependencies: ["PlexusCodec", "PlexusProto", "PlexusTestProto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlexusCodegenTests",
+            dependencies: ["PlexusCodegen"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlexusLoopTests",
+            dependencies: ["PlexusLoop"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

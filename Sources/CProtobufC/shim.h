@@ -1,0 +1,4 @@
+#ifndef PLEXUS_CPROTOBUFC_SHIM_H
+#define PLEXUS_CPROTOBUFC_SHIM_H
+#include <protobuf-c/protobuf-c.h>
+#endif

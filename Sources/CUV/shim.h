@@ -1,0 +1,4 @@
+#ifndef PLEXUS_CUV_SHIM_H
+#define PLEXUS_CUV_SHIM_H
+#include <uv.h>
+#endif
