@@ -41,7 +41,14 @@ extension ProtoMessage {
             self = try result.get()
         } else {
             let copy = Array(bytes)
-            self = try copy.withUnsafeBytes { (raw) throws(CodecError) -> Self in try Self(serializedBytes: raw) }
+            let decoded: Result<Self, CodecError> = copy.withUnsafeBytes { raw in
+                do throws(CodecError) {
+                    return .success(try Self(serializedBytes: raw))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            self = try decoded.get()
         }
     }
 }

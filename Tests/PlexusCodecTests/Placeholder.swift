@@ -1,0 +1,5 @@
+import XCTest
+
+final class PlaceholderPlexusCodecTests: XCTestCase {
+    func testBuilds() { XCTAssertTrue(true) }
+}

@@ -1,0 +1,5 @@
+import XCTest
+
+final class PlaceholderPlexusCodegenTests: XCTestCase {
+    func testBuilds() { XCTAssertTrue(true) }
+}
