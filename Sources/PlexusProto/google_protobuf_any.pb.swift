@@ -6,7 +6,7 @@ import CProtobufC
 import PlexusCodec
 
 /// `google.protobuf.Any`
-public struct Google_Protobuf_AnyMessage: CBridgedMessage {
+public struct Google_Protobuf_Any: CBridgedMessage {
     public static let protoMessageName = "google.protobuf.Any"
 
     public var typeUrl: String = ""

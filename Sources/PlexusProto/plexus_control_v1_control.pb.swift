@@ -137,7 +137,7 @@ public struct Plexus_Control_V1_GetProfilingSnapshotRequest: CBridgedMessage {
 public struct Plexus_Control_V1_ProfilingSnapshot: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.ProfilingSnapshot"
 
-    public var snapshot: Google_Protobuf_AnyMessage? = nil
+    public var snapshot: Google_Protobuf_Any? = nil
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -145,7 +145,7 @@ public struct Plexus_Control_V1_ProfilingSnapshot: CBridgedMessage {
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__profiling_snapshot() }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
-        self.snapshot = try r.message(0, Google_Protobuf_AnyMessage.self)
+        self.snapshot = try r.message(0, Google_Protobuf_Any.self)
         self.unknownFields = r.unknownFields()
     }
 
@@ -234,7 +234,7 @@ public struct Plexus_Control_V1_GetProfilingTraceBatchRequest: CBridgedMessage {
 public struct Plexus_Control_V1_ProfilingTraceBatch: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.ProfilingTraceBatch"
 
-    public var batch: Google_Protobuf_AnyMessage? = nil
+    public var batch: Google_Protobuf_Any? = nil
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -242,7 +242,7 @@ public struct Plexus_Control_V1_ProfilingTraceBatch: CBridgedMessage {
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__profiling_trace_batch() }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
-        self.batch = try r.message(0, Google_Protobuf_AnyMessage.self)
+        self.batch = try r.message(0, Google_Protobuf_Any.self)
         self.unknownFields = r.unknownFields()
     }
 
@@ -257,7 +257,7 @@ public struct Plexus_Control_V1_UpdateSettingFieldRequest: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.UpdateSettingFieldRequest"
 
     public var fieldPath: String = ""
-    public var value: Google_Protobuf_AnyMessage? = nil
+    public var value: Google_Protobuf_Any? = nil
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -266,7 +266,7 @@ public struct Plexus_Control_V1_UpdateSettingFieldRequest: CBridgedMessage {
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
         self.fieldPath = try r.string(0)
-        self.value = try r.message(1, Google_Protobuf_AnyMessage.self)
+        self.value = try r.message(1, Google_Protobuf_Any.self)
         self.unknownFields = r.unknownFields()
     }
 
@@ -281,7 +281,7 @@ public struct Plexus_Control_V1_UpdateSettingFieldRequest: CBridgedMessage {
 public struct Plexus_Control_V1_UpdateSettingFieldResult: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.UpdateSettingFieldResult"
 
-    public var settings: Google_Protobuf_AnyMessage? = nil
+    public var settings: Google_Protobuf_Any? = nil
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -289,7 +289,7 @@ public struct Plexus_Control_V1_UpdateSettingFieldResult: CBridgedMessage {
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__update_setting_field_result() }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
-        self.settings = try r.message(0, Google_Protobuf_AnyMessage.self)
+        self.settings = try r.message(0, Google_Protobuf_Any.self)
         self.unknownFields = r.unknownFields()
     }
 
@@ -304,7 +304,7 @@ public struct Plexus_Control_V1_CustomOperation: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.CustomOperation"
 
     public var name: String = ""
-    public var payload: Google_Protobuf_AnyMessage? = nil
+    public var payload: Google_Protobuf_Any? = nil
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -313,7 +313,7 @@ public struct Plexus_Control_V1_CustomOperation: CBridgedMessage {
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
         self.name = try r.string(0)
-        self.payload = try r.message(1, Google_Protobuf_AnyMessage.self)
+        self.payload = try r.message(1, Google_Protobuf_Any.self)
         self.unknownFields = r.unknownFields()
     }
 
@@ -328,7 +328,7 @@ public struct Plexus_Control_V1_CustomOperation: CBridgedMessage {
 public struct Plexus_Control_V1_CustomResult: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.CustomResult"
 
-    public var payload: Google_Protobuf_AnyMessage? = nil
+    public var payload: Google_Protobuf_Any? = nil
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -336,7 +336,7 @@ public struct Plexus_Control_V1_CustomResult: CBridgedMessage {
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__custom_result() }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
-        self.payload = try r.message(0, Google_Protobuf_AnyMessage.self)
+        self.payload = try r.message(0, Google_Protobuf_Any.self)
         self.unknownFields = r.unknownFields()
     }
 

@@ -197,7 +197,7 @@ public struct Plexus_Rpc_V1_Status: CBridgedMessage {
 
     public var code: Plexus_Rpc_V1_Code = Plexus_Rpc_V1_Code(rawValue: 0)
     public var message: String = ""
-    public var details: [Google_Protobuf_AnyMessage] = []
+    public var details: [Google_Protobuf_Any] = []
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -207,7 +207,7 @@ public struct Plexus_Rpc_V1_Status: CBridgedMessage {
     public init(_cReader r: CMessageReader) throws(CodecError) {
         self.code = Plexus_Rpc_V1_Code(rawValue: r.scalar(0, as: Int32.self))
         self.message = try r.string(1)
-        self.details = try r.repeatedMessage(2, Google_Protobuf_AnyMessage.self)
+        self.details = try r.repeatedMessage(2, Google_Protobuf_Any.self)
         self.unknownFields = r.unknownFields()
     }
 

@@ -10,11 +10,14 @@ public struct CMessageReader {
     @usableFromInline let fields: UnsafePointer<ProtobufCFieldDescriptor>
     @usableFromInline let typeName: String
 
+    @usableFromInline static var noFields: UnsafePointer<ProtobufCFieldDescriptor> { UnsafePointer(bitPattern: 16).unsafelyUnwrapped }
+
     @inlinable
     init(message: UnsafeRawPointer, typeName: String) {
         self.base = message
         let descriptor = message.load(as: UnsafePointer<ProtobufCMessageDescriptor>.self)
-        self.fields = descriptor.pointee.fields
+        // A message without fields has a null field table; no field accessor is ever called then.
+        self.fields = descriptor.pointee.fields ?? Self.noFields
         self.typeName = typeName
     }
 

@@ -7,10 +7,14 @@ public struct CMessageWriter {
     @usableFromInline let fields: UnsafePointer<ProtobufCFieldDescriptor>
     @usableFromInline let arena: UnsafeMutablePointer<EncodeArena>
 
+    @usableFromInline static var noFields: UnsafePointer<ProtobufCFieldDescriptor> { UnsafePointer(bitPattern: 16).unsafelyUnwrapped }
+
     @inlinable
     init(message: UnsafeMutableRawPointer, arena: UnsafeMutablePointer<EncodeArena>) {
         self.base = message
-        self.fields = message.load(as: UnsafePointer<ProtobufCMessageDescriptor>.self).pointee.fields
+        let descriptor = message.load(as: UnsafePointer<ProtobufCMessageDescriptor>.self)
+        // A message without fields has a null field table; no field accessor is ever called then.
+        self.fields = descriptor.pointee.fields ?? Self.noFields
         self.arena = arena
     }
 

@@ -19,13 +19,15 @@ public enum NestingLimit {
             let number = UInt32(truncatingIfNeeded: key >> 3)
             switch wireType {
             case 0:
-                guard reader.varint() != nil else { return true }
+                guard reader.varint() != nil, reader.offset <= end else { return true }
             case 1:
                 reader.offset += 8
+                if reader.offset > end { return true }
             case 5:
                 reader.offset += 4
+                if reader.offset > end { return true }
             case 2:
-                guard let length = reader.varint(), length <= UInt64(end - reader.offset) else { return true }
+                guard let length = reader.varint(), reader.offset <= end, length <= UInt64(end - reader.offset) else { return true }
                 let childEnd = reader.offset + Int(length)
                 if let field = protobuf_c_message_descriptor_get_field(descriptor, number),
                    field.pointee.type == PROTOBUF_C_TYPE_MESSAGE,

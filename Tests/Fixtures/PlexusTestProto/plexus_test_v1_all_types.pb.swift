@@ -501,7 +501,7 @@ public struct Plexus_Test_V1_WellKnown: CBridgedMessage {
     public var at: Google_Protobuf_Timestamp? = nil
     public var took: Google_Protobuf_Duration? = nil
     public var nothing: Google_Protobuf_Empty? = nil
-    public var anything: Google_Protobuf_AnyMessage? = nil
+    public var anything: Google_Protobuf_Any? = nil
     public var object: Google_Protobuf_Struct? = nil
     public var value: Google_Protobuf_Value? = nil
     public var status: Plexus_Rpc_V1_Status? = nil
@@ -516,7 +516,7 @@ public struct Plexus_Test_V1_WellKnown: CBridgedMessage {
         self.at = try r.message(0, Google_Protobuf_Timestamp.self)
         self.took = try r.message(1, Google_Protobuf_Duration.self)
         self.nothing = try r.message(2, Google_Protobuf_Empty.self)
-        self.anything = try r.message(3, Google_Protobuf_AnyMessage.self)
+        self.anything = try r.message(3, Google_Protobuf_Any.self)
         self.object = try r.message(4, Google_Protobuf_Struct.self)
         self.value = try r.message(5, Google_Protobuf_Value.self)
         self.status = try r.message(6, Plexus_Rpc_V1_Status.self)

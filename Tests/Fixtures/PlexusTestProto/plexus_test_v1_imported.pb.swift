@@ -178,7 +178,7 @@ public struct Plexus_Test_V1_Proto2: CBridgedMessage {
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__test__v1__proto2() }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
-        if r.has(0) { self._id = r.scalar(0, as: Int32.self) }
+        self._id = r.scalar(0, as: Int32.self)
         if r.has(1) { self._name = try r.string(1) }
         if r.has(2) { self._big = r.scalar(2, as: Int64.self) }
         if r.has(3) { self._ratio = r.scalar(3, as: Double.self) }
@@ -200,7 +200,6 @@ public struct Plexus_Test_V1_Proto2: CBridgedMessage {
 
     public func _cFill(_ w: inout CMessageWriter) {
         w.setScalar(0, self.id)
-        w.setHas(0)
         if let value = self._name {
             w.setString(1, value)
         }

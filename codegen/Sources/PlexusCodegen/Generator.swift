@@ -86,11 +86,11 @@ public struct Generator: Sendable {
         let messageRenderer = MessageRenderer(table: table, file: file, options: options)
         let prefix = Naming.packagePrefix(file.package)
         for e in file.enums {
-            EnumRenderer(access: options.visibility).render(e, localName: prefix + Naming.typeName(e.name), into: &out)
+            EnumRenderer(access: options.visibility).render(e, localName: Naming.typeName(e.name, topLevelPrefix: prefix), into: &out)
             out.line()
         }
         for message in file.messages {
-            try messageRenderer.render(message, swiftName: prefix + Naming.typeName(message.name), into: &out)
+            try messageRenderer.render(message, swiftName: Naming.typeName(message.name, topLevelPrefix: prefix), into: &out)
             out.line()
         }
         // Settings schemas.
@@ -101,7 +101,7 @@ public struct Generator: Sendable {
             }
             for nested in m.nested { settings(nested, swiftName: swiftName + "." + Naming.typeName(nested.name)) }
         }
-        for m in file.messages { settings(m, swiftName: prefix + Naming.typeName(m.name)) }
+        for m in file.messages { settings(m, swiftName: Naming.typeName(m.name, topLevelPrefix: prefix)) }
         if hasServices {
             for service in file.services {
                 try ServiceRenderer(table: table, file: file, access: options.visibility).render(service, into: &out)

@@ -66,10 +66,11 @@ public enum Naming {
     }
 
     /// A type's own (unqualified) Swift name.
-    static func typeName(_ protoName: String) -> String {
+    static func typeName(_ protoName: String, topLevelPrefix: String? = nil) -> String {
         let name = upperCamel(protoName)
         // Keep the proto's own capitalisation where it is already UpperCamel.
         let kept = protoName.first?.isUppercase == true && !protoName.contains("_") ? protoName : name
+        if let prefix = topLevelPrefix, !prefix.isEmpty { return prefix + kept }
         return reservedTypeNames.contains(kept) ? kept + "Message" : kept
     }
 

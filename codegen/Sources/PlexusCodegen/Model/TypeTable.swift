@@ -16,8 +16,8 @@ public struct TypeTable: Sendable {
     public init(files: [FileDescriptor]) {
         for file in files {
             let prefix = Naming.packagePrefix(file.package)
-            for message in file.messages { add(message, swiftName: prefix + Naming.typeName(message.name), file: file.name) }
-            for e in file.enums { entries[e.fullName] = .enumType(e, swiftName: prefix + Naming.typeName(e.name), file: file.name) }
+            for message in file.messages { add(message, swiftName: Naming.typeName(message.name, topLevelPrefix: prefix), file: file.name) }
+            for e in file.enums { entries[e.fullName] = .enumType(e, swiftName: Naming.typeName(e.name, topLevelPrefix: prefix), file: file.name) }
         }
         analyse()
     }

@@ -189,8 +189,13 @@ struct MessageRenderer {
             switch plan.shape {
             case .plain:
                 out.line("self.\(plan.name) = \(plan.readExpression("r"))")
-            case .tracked:
-                out.line("if r.has(\(plan.index)) { self._\(plan.name) = \(plan.readExpression("r")) }")
+            case .tracked(let required):
+                if required {
+                    // protobuf-c refuses to unpack a message that lacks a required field.
+                    out.line("self._\(plan.name) = \(plan.readExpression("r"))")
+                } else {
+                    out.line("if r.has(\(plan.index)) { self._\(plan.name) = \(plan.readExpression("r")) }")
+                }
             case .message:
                 out.line("self.\(plan.name) = \(plan.readExpression("r"))")
             case .repeated:
@@ -229,8 +234,8 @@ struct MessageRenderer {
                 out.line("if \(plan.nonDefaultCondition(v)) { \(plan.writeStatement("w", v)) }")
             case .tracked(let required):
                 if required {
+                    // Required fields have no `has_` member in protoc-c's struct.
                     out.line("\(plan.writeStatement("w", v))")
-                    if plan.usesHasFlag { out.line("w.setHas(\(plan.index))") }
                 } else {
                     out.line("if let value = self._\(plan.name) {")
                     out.line("    \(plan.writeStatement("w", "value"))")

@@ -6,7 +6,7 @@ struct ServiceRenderer {
     let access: String
 
     func render(_ service: ServiceDescriptor, into out: inout CodeWriter) throws(GeneratorError) {
-        let base = Naming.packagePrefix(file.package) + Naming.typeName(service.name)
+        let base = Naming.typeName(service.name, topLevelPrefix: Naming.packagePrefix(file.package))
         struct Method {
             let descriptor: MethodDescriptor
             let swiftName: String

@@ -1,5 +1,0 @@
-import XCTest
-
-final class PlaceholderPlexusCodecTests: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}
