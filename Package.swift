@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PlexusCodec", targets: ["PlexusCodec"]),
         .library(name: "PlexusProto", targets: ["PlexusProto"]),
         .library(name: "PlexusLoop", targets: ["PlexusLoop"]),
+        .library(name: "CPlexusProto", targets: ["CPlexusProto"]),
         .executable(name: "protoc-gen-plexus-swift", targets: ["protoc-gen-plexus-swift"]),
         .executable(name: "plexus-codegen", targets: ["plexus-codegen"]),
     ],

@@ -27,3 +27,8 @@ FIXTURES=$(cd Tests/Fixtures/proto && find plexus -name '*.proto' | LC_ALL=C sor
 "$CODEGEN" --clean --proto-path Tests/Fixtures/proto --proto-path proto \
     --swift-out Tests/Fixtures/PlexusTestProto --c-out Tests/Fixtures/CPlexusTestProto \
     --c-module CPlexusTestProto --imports PlexusProto ${PLEXUS_FIXTURE_FLAGS:---no-services} $FIXTURES
+
+# The benchmark package (also the example of a user package with its own generated code).
+"$CODEGEN" --clean --proto-path Benchmarks/proto --swift-out Benchmarks/Sources/BenchProto \
+    --c-out Benchmarks/Sources/CBenchProto --c-module CBenchProto --imports PlexusProto \
+    plexus/bench/v1/bench.proto

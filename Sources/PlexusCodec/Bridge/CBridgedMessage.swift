@@ -50,18 +50,19 @@ public enum CBridge {
                 throw CodecError.nestingTooDeep(type: M.protoMessageName, limit: protoMaxNestingDepth)
             }
         }
+        var allocator = LargeBlockCache.allocator
         let message = bytes.withMemoryRebound(to: UInt8.self) { buffer -> UnsafeMutablePointer<ProtobufCMessage>? in
             // protobuf-c wants a non-null pointer even for an empty message.
             var empty: UInt8 = 0
             if let base = buffer.baseAddress {
-                return protobuf_c_message_unpack(M._cDescriptor, nil, buffer.count, base)
+                return protobuf_c_message_unpack(M._cDescriptor, &allocator, buffer.count, base)
             }
-            return protobuf_c_message_unpack(M._cDescriptor, nil, 0, &empty)
+            return protobuf_c_message_unpack(M._cDescriptor, &allocator, 0, &empty)
         }
         guard let message else {
             throw CodecError.malformed(type: M.protoMessageName)
         }
-        defer { protobuf_c_message_free_unpacked(message, nil) }
+        defer { protobuf_c_message_free_unpacked(message, &allocator) }
         return try M(_cReader: CMessageReader(message: UnsafeRawPointer(message), typeName: M.protoMessageName))
     }
 

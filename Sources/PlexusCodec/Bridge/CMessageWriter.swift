@@ -68,6 +68,12 @@ public struct CMessageWriter {
 
     @inlinable
     func binaryData(_ value: [UInt8]) -> ProtobufCBinaryData {
+        if value.count >= EncodeArena.pinThreshold {
+            // Large payloads are not copied: the arena keeps the array alive (and unmutated)
+            // until the pack is done, and protobuf-c reads its storage directly.
+            let base = arena.pointee.pin(value)
+            return ProtobufCBinaryData(len: value.count, data: UnsafeMutablePointer(mutating: base))
+        }
         let copy = value.withUnsafeBytes { arena.pointee.copy($0) }
         return ProtobufCBinaryData(len: value.count, data: copy.assumingMemoryBound(to: UInt8.self))
     }

@@ -13,6 +13,9 @@ public struct EncodeArena {
     @usableFromInline var cursor: UnsafeMutableRawPointer
     @usableFromInline var remaining: Int
     @usableFromInline var overflow: [UnsafeMutableRawPointer] = []
+    @usableFromInline var pinned: [[UInt8]] = []
+    /// Bytes fields at least this large are packed straight from the Swift array's storage.
+    @usableFromInline static let pinThreshold = 4096
 
     @usableFromInline static let stackBytes = 2048
     @usableFromInline static let chunkBytes = 8192
@@ -74,6 +77,15 @@ public struct EncodeArena {
         return block
     }
 
+    /// Keeps `bytes` alive for the rest of the encode and returns its storage. A native array's
+    /// buffer does not move while a reference to it is held and nobody mutates it; the arena
+    /// holds that reference and never mutates it.
+    @inlinable
+    public mutating func pin(_ bytes: [UInt8]) -> UnsafePointer<UInt8> {
+        pinned.append(bytes)
+        return pinned[pinned.count - 1].withUnsafeBufferPointer { $0.baseAddress.unsafelyUnwrapped }
+    }
+
     /// `size` zeroed bytes.
     @inlinable
     public mutating func allocateZeroed(_ size: Int) -> UnsafeMutableRawPointer {
@@ -85,7 +97,9 @@ public struct EncodeArena {
     /// A protobuf-c message structure initialised with its defaults.
     @inlinable
     public mutating func allocateMessage(_ descriptor: UnsafePointer<ProtobufCMessageDescriptor>) -> UnsafeMutableRawPointer {
-        let pointer = allocateZeroed(descriptor.pointee.sizeof_message)
+        // protobuf_c_message_init writes the whole structure (the generated init value, or
+        // zeroes plus defaults), so the memory needs no clearing first.
+        let pointer = allocate(descriptor.pointee.sizeof_message)
         protobuf_c_message_init(descriptor, pointer)
         return pointer
     }
