@@ -96,6 +96,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Examples
+        .executableTarget(
+            name: "plexus-codec-demo",
+            dependencies: ["PlexusCodec", "PlexusProto"],
+            path: "Examples/CodecDemo",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test fixtures (a .proto exercising every feature, generated and committed)
         .target(
             name: "CPlexusTestProto",

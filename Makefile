@@ -1,0 +1,86 @@
+# Plexus — the two commands of the quick start are `make demo` and `make test`.
+# Both install what they need on a fresh Debian/Ubuntu machine (apt packages, a Python venv).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+APT_PACKAGES := libuv1-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler \
+                libprotobuf-dev libprotoc-dev pkg-config python3-venv
+# LeakSanitizer/ThreadSanitizer runtime for the sanitizer runs.
+APT_TEST_PACKAGES := libclang-rt-14-dev
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+SWIFT_BUILD_FLAGS ?=
+
+.PHONY: help deps test-deps venv build generate check-generated test test-swift test-python \
+        test-sanitize demo bench bench-codec clean
+
+help:
+	@echo "make demo    run the demo (installs what it needs)"
+	@echo "make test    run every test (installs what it needs)"
+	@echo "make bench   run the benchmarks (release build)"
+
+# Install missing apt packages (runs apt-get update first, only when something is missing).
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+test-deps: deps
+	@missing=""; for p in $(APT_TEST_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing || \
+	    echo "warning: could not install$$missing; sanitizer runs may fail"; \
+	fi
+
+venv: deps
+	@bash Scripts/python-venv.sh
+
+build: deps
+	swift build $(SWIFT_BUILD_FLAGS)
+
+# Regenerate every committed generated file (Swift + protoc-c output).
+generate: deps
+	bash Scripts/generate.sh
+
+# Generated code is committed; regenerating must not change it.
+check-generated: generate
+	@if [ -n "$$(git status --porcelain -- Sources/PlexusProto Sources/CPlexusProto Tests/Fixtures Benchmarks/Sources clients/python/src)" ]; then \
+	  echo "error: generated code differs from what is committed:"; \
+	  git status --porcelain -- Sources/PlexusProto Sources/CPlexusProto Tests/Fixtures Benchmarks/Sources clients/python/src; \
+	  git --no-pager diff --stat; \
+	  echo "run 'make generate' and commit the result"; exit 1; \
+	fi
+	@echo "generated code matches the committed files"
+
+test: test-deps venv check-generated test-swift test-python test-sanitize
+	@echo "all tests passed"
+
+test-swift: deps
+	swift build --build-tests $(SWIFT_BUILD_FLAGS)
+	swift test --skip-build $(SWIFT_BUILD_FLAGS)
+
+test-python: venv
+	bash Scripts/test-python.sh
+
+# The event loop and request plane under AddressSanitizer (LeakSanitizer included).
+test-sanitize: test-deps
+	swift build --build-tests --sanitize=address --scratch-path .build-asan
+	swift test --skip-build --sanitize=address --scratch-path .build-asan --filter 'PlexusLoopTests|PlexusCodecTests'
+
+demo: deps venv
+	bash Scripts/demo.sh
+
+bench: deps
+	bash Scripts/bench.sh
+
+bench-codec: deps
+	swift build -c release --package-path Benchmarks --product plexus-codec-bench
+	Benchmarks/.build/release/plexus-codec-bench
+
+clean:
+	rm -rf .build .build-* Benchmarks/.build $(VENV)

@@ -1,5 +1,0 @@
-import XCTest
-
-final class PlaceholderPlexusCodegenTests: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}
