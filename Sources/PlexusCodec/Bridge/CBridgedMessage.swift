@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import CProtobufC
 
 /// A message whose wire form goes through protobuf-c's generated C descriptors.
@@ -20,21 +25,26 @@ public protocol CBridgedMessage: ProtoMessage {
 public let protoMaxNestingDepth = 100
 
 extension CBridgedMessage {
+    @inlinable
     public static var _cNeedsDepthCheck: Bool { false }
 
+    @inlinable
     public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(CodecError) {
         self = try CBridge.decode(Self.self, from: bytes)
     }
 
+    @inlinable
     public func serializedBytes() -> [UInt8] {
         CBridge.encode(self)
     }
 
+    @inlinable
     public var serializedSize: Int {
         CBridge.packedSize(self)
     }
 
     /// Appends the wire form of this message to `buffer` (no intermediate array).
+    @inlinable
     public func serialize(appendingTo buffer: inout [UInt8]) {
         CBridge.encode(self, appendingTo: &buffer)
     }
@@ -78,17 +88,34 @@ public enum CBridge {
     }
 
     /// The wire form of `message`.
+    ///
+    /// Small messages are packed in one pass into scratch memory and copied out (cheaper than
+    /// protobuf-c's separate size pass); large ones are sized first and packed in place.
     @inlinable
     public static func encode<M: CBridgedMessage>(_ message: M) -> [UInt8] {
-        withCMessage(message) { cMessage in
-            let size = protobuf_c_message_get_packed_size(cMessage)
-            return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-                guard let base = buffer.baseAddress else {
-                    count = 0
-                    return
+        EncodeArena.with { arena in
+            let cMessage = arena.pointee.allocateMessage(M._cDescriptor)
+            var writer = CMessageWriter(message: cMessage, arena: arena)
+            message._cFill(&writer)
+            let packed = UnsafePointer(cMessage.assumingMemoryBound(to: ProtobufCMessage.self))
+            if arena.pointee.pinned.isEmpty, let scratch = arena.pointee.scratch(EncodeArena.scratchBytes) {
+                var simple = ProtobufCBufferSimple(
+                    base: ProtobufCBuffer(append: protobuf_c_buffer_simple_append),
+                    alloced: EncodeArena.scratchBytes, len: 0,
+                    data: scratch.assumingMemoryBound(to: UInt8.self),
+                    must_free_data: 0, allocator: nil)
+                let length = withUnsafeMutablePointer(to: &simple) { pointer in
+                    pointer.withMemoryRebound(to: ProtobufCBuffer.self, capacity: 1) { protobuf_c_message_pack_to_buffer(packed, $0) }
                 }
-                count = protobuf_c_message_pack(cMessage, base)
+                defer { if simple.must_free_data != 0 { free(simple.data) } }
+                return [UInt8](UnsafeBufferPointer(start: simple.data, count: length))
             }
+            let size = protobuf_c_message_get_packed_size(packed)
+            var bytes = [UInt8](repeating: 0, count: size)
+            bytes.withUnsafeMutableBufferPointer { buffer in
+                if let base = buffer.baseAddress { _ = protobuf_c_message_pack(packed, base) }
+            }
+            return bytes
         }
     }
 

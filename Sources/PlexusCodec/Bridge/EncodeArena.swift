@@ -14,6 +14,16 @@ public struct EncodeArena {
     @usableFromInline var remaining: Int
     @usableFromInline var overflow: [UnsafeMutableRawPointer] = []
     @usableFromInline var pinned: [[UInt8]] = []
+    /// Scratch space the one-pass encoder packs into before copying out.
+    @usableFromInline static let scratchBytes = 1024
+
+    /// `size` bytes of the stack block when they are still free, else nil (never mallocs).
+    @inlinable
+    public mutating func scratch(_ size: Int) -> UnsafeMutableRawPointer? {
+        guard overflow.isEmpty, size <= remaining else { return nil }
+        return allocate(size)
+    }
+
     /// Bytes fields at least this large are packed straight from the Swift array's storage.
     @usableFromInline static let pinThreshold = 4096
 
