@@ -27,28 +27,31 @@ public protocol ProtoMessage: Sendable, Hashable {
 }
 
 extension ProtoMessage {
-    /// Decodes a message from any contiguous or non-contiguous collection of bytes.
+    /// Decodes a message from an array of bytes.
+    @inlinable
+    public init(serializedBytes bytes: [UInt8]) throws(CodecError) {
+        do {
+            self = try bytes.withUnsafeBytes { try Self(serializedBytes: $0) }
+        } catch let error as CodecError {
+            throw error
+        } catch {
+            throw CodecError.malformed(type: Self.protoMessageName)
+        }
+    }
+
+    /// Decodes a message from any collection of bytes (contiguous ones are not copied).
     @inlinable
     public init<Bytes: Collection>(serializedBytes bytes: Bytes) throws(CodecError) where Bytes.Element == UInt8 {
-        let result: Result<Self, CodecError>? = bytes.withContiguousStorageIfAvailable { buffer in
-            do throws(CodecError) {
-                return .success(try Self(serializedBytes: UnsafeRawBufferPointer(buffer)))
-            } catch {
-                return .failure(error)
+        do {
+            if let decoded = try bytes.withContiguousStorageIfAvailable({ try Self(serializedBytes: UnsafeRawBufferPointer($0)) }) {
+                self = decoded
+            } else {
+                self = try Array(bytes).withUnsafeBytes { try Self(serializedBytes: $0) }
             }
-        }
-        if let result {
-            self = try result.get()
-        } else {
-            let copy = Array(bytes)
-            let decoded: Result<Self, CodecError> = copy.withUnsafeBytes { raw in
-                do throws(CodecError) {
-                    return .success(try Self(serializedBytes: raw))
-                } catch {
-                    return .failure(error)
-                }
-            }
-            self = try decoded.get()
+        } catch let error as CodecError {
+            throw error
+        } catch {
+            throw CodecError.malformed(type: Self.protoMessageName)
         }
     }
 }
