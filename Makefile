@@ -70,7 +70,8 @@ test-python: venv
 # The event loop and request plane under AddressSanitizer (LeakSanitizer included).
 test-sanitize: test-deps
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
-	swift test --skip-build --sanitize=address --scratch-path .build-asan --filter 'PlexusLoopTests|PlexusCodecTests'
+	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0 \
+	  swift test --skip-build --sanitize=address --scratch-path .build-asan --filter 'PlexusLoopTests|PlexusCodecTests'
 
 demo: deps venv
 	bash Scripts/demo.sh
