@@ -73,6 +73,22 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .target(
+            name: "PlexusInterop",
+            dependencies: ["Plexus", "PlexusProto", "PlexusCodec"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "plexus-interop-server",
+            dependencies: ["PlexusInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "plexus-interop-client",
+            dependencies: ["PlexusInterop", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Code generator
         .target(
             name: "PlexusCodegen",
@@ -112,7 +128,7 @@ let package = Package(
         ),
         .target(
             name: "PlexusTestProto",
-            dependencies: ["PlexusCodec", "PlexusProto", "CPlexusTestProto"],
+            dependencies: ["PlexusCodec", "PlexusProto", "Plexus", "CPlexusTestProto"],
             path: "Tests/Fixtures/PlexusTestProto",
             swiftSettings: swiftSettings
         ),
@@ -126,6 +142,11 @@ let package = Package(
         .testTarget(
             name: "PlexusCodegenTests",
             dependencies: ["PlexusCodegen"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlexusTests",
+            dependencies: ["Plexus", "PlexusLoop", "PlexusInterop", "PlexusProto", "PlexusTestProto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -15,18 +15,22 @@ PLEXUS=$(cd proto && find plexus -name '*.proto' | LC_ALL=C sort)
 
 # Runtime protos. descriptor.proto and plugin.proto are C only (the generator reads them).
 "$CODEGEN" --clean --proto-path proto --swift-out Sources/PlexusProto --c-out Sources/CPlexusProto \
-    --c-module CPlexusProto $WKT $PLEXUS
+    --c-module CPlexusProto --no-services $WKT $PLEXUS
 protoc -I/usr/include --c_out=Sources/CPlexusProto google/protobuf/descriptor.proto google/protobuf/compiler/plugin.proto
 for f in google/protobuf/descriptor google/protobuf/compiler/plugin; do
     mkdir -p "Sources/CPlexusProto/include/$(dirname $f)"
     mv "Sources/CPlexusProto/$f.pb-c.h" "Sources/CPlexusProto/include/$f.pb-c.h"
 done
 
+# Service code for proto/ services lives beside the request plane (PlexusProto cannot import it).
+"$CODEGEN" --clean --services-only --proto-path proto --swift-out Sources/PlexusInterop/Generated \
+    --imports PlexusProto plexus/testing/v1/test_service.proto
+
 # Test fixtures.
 FIXTURES=$(cd Tests/Fixtures/proto && find plexus -name '*.proto' | LC_ALL=C sort)
 "$CODEGEN" --clean --proto-path Tests/Fixtures/proto --proto-path proto \
     --swift-out Tests/Fixtures/PlexusTestProto --c-out Tests/Fixtures/CPlexusTestProto \
-    --c-module CPlexusTestProto --imports PlexusProto ${PLEXUS_FIXTURE_FLAGS:---no-services} $FIXTURES
+    --c-module CPlexusTestProto --imports PlexusProto ${PLEXUS_FIXTURE_FLAGS:-} $FIXTURES
 
 # The benchmark package (also the example of a user package with its own generated code).
 "$CODEGEN" --clean --proto-path Benchmarks/proto --swift-out Benchmarks/Sources/BenchProto \

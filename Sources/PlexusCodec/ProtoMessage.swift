@@ -22,11 +22,20 @@ public protocol ProtoMessage: Sendable, Hashable {
     /// The number of bytes ``serializedBytes()`` produces.
     var serializedSize: Int { get }
 
+    /// Appends the wire form of this message to `buffer`.
+    func serialize(appendingTo buffer: inout [UInt8])
+
     /// Fields the decoder did not know; written back unchanged by ``serializedBytes()``.
     var unknownFields: UnknownFields { get set }
 }
 
 extension ProtoMessage {
+    /// Appends ``serializedBytes()`` to `buffer`.
+    @inlinable
+    public func serialize(appendingTo buffer: inout [UInt8]) {
+        buffer.append(contentsOf: serializedBytes())
+    }
+
     /// Decodes a message from an array of bytes.
     @inlinable
     public init(serializedBytes bytes: [UInt8]) throws(CodecError) {

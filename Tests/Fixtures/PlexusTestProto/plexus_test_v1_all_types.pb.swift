@@ -5,6 +5,7 @@ import CPlexusTestProto
 import CProtobufC
 import PlexusCodec
 import PlexusProto
+import Plexus
 
 /// `plexus.test.v1.Color`
 public enum Plexus_Test_V1_Color: ProtoEnum {
@@ -647,4 +648,82 @@ extension Plexus_Test_V1_FilterSettings: SettingsSchemaProviding {
         }
         return schema
     }()
+}
+
+/// Service `plexus.test.v1.TestService`: its descriptor and method descriptors.
+public enum Plexus_Test_V1_TestService {
+    /// Every method with its full path and streaming kind.
+    public static let descriptor = ServiceDescriptor(name: "plexus.test.v1.TestService", methods: [Method.unary, Method.serverStream, Method.clientStream, Method.bidi])
+
+    /// One descriptor per method.
+    public enum Method {
+        /// `/plexus.test.v1.TestService/Unary`
+        public static let unary = MethodDescriptor(service: "plexus.test.v1.TestService", method: "Unary", kind: .unary)
+        /// `/plexus.test.v1.TestService/ServerStream`
+        public static let serverStream = MethodDescriptor(service: "plexus.test.v1.TestService", method: "ServerStream", kind: .serverStreaming)
+        /// `/plexus.test.v1.TestService/ClientStream`
+        public static let clientStream = MethodDescriptor(service: "plexus.test.v1.TestService", method: "ClientStream", kind: .clientStreaming)
+        /// `/plexus.test.v1.TestService/Bidi`
+        public static let bidi = MethodDescriptor(service: "plexus.test.v1.TestService", method: "Bidi", kind: .bidirectionalStreaming)
+    }
+}
+
+/// What a server implements for `plexus.test.v1.TestService`; register it on a `PlexusServer`.
+public protocol Plexus_Test_V1_TestServiceProtocol: PlexusService {
+    /// `Unary`
+    func unary(request: Plexus_Test_V1_Scalars, context: ServerContext) async throws -> Plexus_Test_V1_Scalars
+    /// `ServerStream`
+    func serverStream(request: Plexus_Test_V1_Repeated, response: ResponseWriter<Plexus_Test_V1_Scalars>, context: ServerContext) async throws
+    /// `ClientStream`
+    func clientStream(requests: RequestStream<Plexus_Test_V1_Scalars>, context: ServerContext) async throws -> Plexus_Test_V1_Repeated
+    /// `Bidi`
+    func bidi(requests: RequestStream<Plexus_Test_V1_Scalars>, response: ResponseWriter<Plexus_Test_V1_Scalars>, context: ServerContext) async throws
+}
+
+extension Plexus_Test_V1_TestServiceProtocol {
+    public static var serviceDescriptor: ServiceDescriptor { Plexus_Test_V1_TestService.descriptor }
+
+    public func registerMethods(with router: inout MethodRouter) {
+        router.registerUnary(Plexus_Test_V1_TestService.Method.unary, request: Plexus_Test_V1_Scalars.self, response: Plexus_Test_V1_Scalars.self) { request, context in
+            try await self.unary(request: request, context: context)
+        }
+        router.registerServerStreaming(Plexus_Test_V1_TestService.Method.serverStream, request: Plexus_Test_V1_Repeated.self, response: Plexus_Test_V1_Scalars.self) { request, response, context in
+            try await self.serverStream(request: request, response: response, context: context)
+        }
+        router.registerClientStreaming(Plexus_Test_V1_TestService.Method.clientStream, request: Plexus_Test_V1_Scalars.self, response: Plexus_Test_V1_Repeated.self) { requests, context in
+            try await self.clientStream(requests: requests, context: context)
+        }
+        router.registerBidirectionalStreaming(Plexus_Test_V1_TestService.Method.bidi, request: Plexus_Test_V1_Scalars.self, response: Plexus_Test_V1_Scalars.self) { requests, response, context in
+            try await self.bidi(requests: requests, response: response, context: context)
+        }
+    }
+}
+
+/// A typed client for `plexus.test.v1.TestService`.
+public struct Plexus_Test_V1_TestServiceClient: Sendable {
+    public let channel: PlexusChannel
+
+    public init(channel: PlexusChannel) {
+        self.channel = channel
+    }
+
+    /// Calls `Unary`.
+    public func unary(_ request: Plexus_Test_V1_Scalars, options: CallOptions = .defaults) async throws -> Plexus_Test_V1_Scalars {
+        try await channel.unary(Plexus_Test_V1_TestService.Method.unary, request: request, responseType: Plexus_Test_V1_Scalars.self, options: options).message
+    }
+
+    /// Calls `ServerStream`.
+    public func serverStream<R>(_ request: Plexus_Test_V1_Repeated, options: CallOptions = .defaults, body: (ResponseStream<Plexus_Test_V1_Scalars>) async throws -> R) async throws -> R {
+        try await channel.serverStreaming(Plexus_Test_V1_TestService.Method.serverStream, request: request, responseType: Plexus_Test_V1_Scalars.self, options: options, body: body)
+    }
+
+    /// Calls `ClientStream`.
+    public func clientStream(options: CallOptions = .defaults, body: (RequestWriter<Plexus_Test_V1_Scalars>) async throws -> Void) async throws -> Plexus_Test_V1_Repeated {
+        try await channel.clientStreaming(Plexus_Test_V1_TestService.Method.clientStream, requestType: Plexus_Test_V1_Scalars.self, responseType: Plexus_Test_V1_Repeated.self, options: options, body: body).message
+    }
+
+    /// Calls `Bidi`.
+    public func bidi<R>(options: CallOptions = .defaults, body: (RequestWriter<Plexus_Test_V1_Scalars>, ResponseStream<Plexus_Test_V1_Scalars>) async throws -> R) async throws -> R {
+        try await channel.bidirectionalStreaming(Plexus_Test_V1_TestService.Method.bidi, requestType: Plexus_Test_V1_Scalars.self, responseType: Plexus_Test_V1_Scalars.self, options: options, body: body)
+    }
 }

@@ -6,6 +6,8 @@ public struct GeneratorOptions: Sendable {
     public var imports: [String] = []
     public var visibility = "public"
     public var services = true
+    /// false emits only services (for a module that imports the messages from another one).
+    public var messages = true
     /// `swift` writes Swift sources; `c` writes the C accessor headers.
     public var mode = "swift"
 
@@ -22,6 +24,7 @@ public struct GeneratorOptions: Sendable {
                 guard parts[1] == "public" || parts[1] == "internal" else { throw GeneratorError.badParameter(String(item)) }
                 visibility = parts[1]
             case "services": services = parts[1] == "true"
+            case "messages": messages = parts[1] == "true"
             case "mode":
                 guard parts[1] == "swift" || parts[1] == "c" else { throw GeneratorError.badParameter(String(item)) }
                 mode = parts[1]
@@ -76,8 +79,8 @@ public struct Generator: Sendable {
         out.line("// swiftlint:disable all")
         out.line()
         let hasServices = options.services && !file.services.isEmpty
-        var imports = [options.cModule, "CProtobufC", "PlexusCodec"] + options.imports
-        if hasServices { imports.append("Plexus") }
+        var imports = (options.messages ? [options.cModule, "CProtobufC", "PlexusCodec"] : ["PlexusCodec"]) + options.imports
+        if hasServices || (!options.messages && !file.services.isEmpty) { imports.append("Plexus") }
         var seen: Set<String> = []
         for module in imports where seen.insert(module).inserted {
             out.line("import \(module)")
@@ -85,6 +88,15 @@ public struct Generator: Sendable {
         out.line()
         let messageRenderer = MessageRenderer(table: table, file: file, options: options)
         let prefix = Naming.packagePrefix(file.package)
+        if !options.messages {
+            for service in file.services {
+                try ServiceRenderer(table: table, file: file, access: options.visibility).render(service, into: &out)
+                out.line()
+            }
+            var text = out.text
+            while text.hasSuffix("\n\n") { text.removeLast() }
+            return text
+        }
         for e in file.enums {
             EnumRenderer(access: options.visibility).render(e, localName: Naming.typeName(e.name, topLevelPrefix: prefix), into: &out)
             out.line()

@@ -19,7 +19,7 @@ public enum GeneratorError: Error, Sendable, CustomStringConvertible {
         case .unknownType(let file, let name):
             return "\(file): type \(name) is not defined in this file or its imports"
         case .badParameter(let text):
-            return "bad plugin parameter: \(text). Accepted: c_module=NAME, imports=A+B, visibility=public|internal, services=true|false, mode=swift|c"
+            return "bad plugin parameter: \(text). Accepted: c_module=NAME, imports=A+B, visibility=public|internal, services=true|false, messages=true|false, mode=swift|c"
         case .badRequest(let text):
             return "could not read protoc's CodeGeneratorRequest: \(text)"
         }

@@ -22,8 +22,12 @@ struct PlexusCodegen: ParsableCommand {
     @Option(name: .customLong("swift-out"), help: "Directory for the generated Swift sources.")
     var swiftOut: String
 
-    @Option(name: .customLong("c-out"), help: "Directory of the C target for protoc-c's output (headers go to <c-out>/include).")
-    var cOut: String
+    @Option(name: .customLong("c-out"), help: "Directory of the C target for protoc-c's output (headers go to <c-out>/include). Not needed with --services-only.")
+    var cOut: String = ""
+
+    func validate() throws {
+        if cOut.isEmpty && !servicesOnly { throw ValidationError("--c-out is required (except with --services-only)") }
+    }
 
     @Option(name: .customLong("c-module"), help: "Name of the C target (module) that holds --c-out.")
     var cModule = "CPlexusProto"
@@ -33,6 +37,9 @@ struct PlexusCodegen: ParsableCommand {
 
     @Flag(name: .customLong("no-services"), help: "Do not generate service protocols and clients.")
     var noServices = false
+
+    @Flag(name: .customLong("services-only"), help: "Generate only service code (messages come from --imports modules); writes no C.")
+    var servicesOnly = false
 
     @Flag(name: .customLong("internal"), help: "Generate internal instead of public declarations.")
     var internalVisibility = false
@@ -64,6 +71,7 @@ struct PlexusCodegen: ParsableCommand {
         var swiftOptions = ["c_module=\(cModule)"]
         if !imports.isEmpty { swiftOptions.append("imports=" + imports.joined(separator: "+")) }
         if noServices { swiftOptions.append("services=false") }
+        if servicesOnly { swiftOptions.append("messages=false") }
         if internalVisibility { swiftOptions.append("visibility=internal") }
 
         var arguments = protoPaths.map { "-I\($0)" } + ["-I/usr/include"]
@@ -87,13 +95,14 @@ struct PlexusCodegen: ParsableCommand {
 
         if clean {
             try Self.removeGenerated(in: swiftOut, suffixes: [".pb.swift"])
-            try Self.removeGenerated(in: cOut, suffixes: [".pb-c.c", ".pb-c.h", ".plexus.h"])
+            if !servicesOnly { try Self.removeGenerated(in: cOut, suffixes: [".pb-c.c", ".pb-c.h", ".plexus.h"]) }
         }
         // Swift: flat into --swift-out.
         try fm.createDirectory(atPath: swiftOut, withIntermediateDirectories: true)
         for name in try fm.contentsOfDirectory(atPath: tempSwift) {
             try Self.replace(from: "\(tempSwift)/\(name)", to: "\(swiftOut)/\(name)")
         }
+        if servicesOnly { return }
         // C: sources keep their relative paths, headers go under include/.
         let enumerator = fm.enumerator(atPath: tempC)
         while let relative = enumerator?.nextObject() as? String {

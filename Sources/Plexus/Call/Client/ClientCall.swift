@@ -1,0 +1,181 @@
+import DequeModule
+import PlexusLoop
+
+/// The raw outcome of a call that returns one response.
+struct RawResponse: Sendable {
+    var payload: [UInt8]?
+    var headers: Metadata
+    var trailers: Metadata
+    var status: Status
+}
+
+/// One call on a client connection; loop-confined.
+final class ClientCall: @unchecked Sendable {  // mutable state is touched only on the loop thread
+    let id: UInt32
+    let method: MethodDescriptor
+    unowned let connection: ClientConnection
+    var loop: EventLoop { connection.loop }
+    var deadlineTimer: LoopTimer?
+
+    /// Unary and client-streaming calls: resumed with the final outcome.
+    var responseContinuation: CheckedContinuation<RawResponse, any Error>?
+    // Streaming responses.
+    private var inbox = Deque<[UInt8]>()
+    private var inboxWaiter: CheckedContinuation<[[UInt8]], any Error>?
+    private var consumedSinceUpdate = 0
+    private(set) var headers = Metadata()
+    private(set) var trailers = Metadata()
+    private var lastPayload: [UInt8]?
+    private(set) var finalStatus: Status?
+    private var headersWaiters: [CheckedContinuation<Metadata, any Error>] = []
+
+    // Sending.
+    var sendWindow: Int
+    private var sendWaiters = Deque<CheckedContinuation<Void, any Error>>()
+    private(set) var halfClosed = false
+
+    init(id: UInt32, method: MethodDescriptor, connection: ClientConnection, sendWindow: Int) {
+        self.id = id
+        self.method = method
+        self.connection = connection
+        self.sendWindow = sendWindow
+    }
+
+    var isFinished: Bool { finalStatus != nil }
+
+    // MARK: Frames from the server
+
+    func received(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer?) {
+        guard finalStatus == nil else { return }
+        if !header.headers.isEmpty || headersWaiters.count > 0 {
+            if headers.isEmpty { headers = header.headers }
+            let waiters = headersWaiters
+            headersWaiters = []
+            for waiter in waiters { waiter.resume(returning: headers) }
+        }
+        switch header.kind {
+        case .message:
+            if let payload { deliver([UInt8](payload)) }
+        case .close:
+            let message = header.flags.contains(.message) ? [UInt8](payload ?? UnsafeRawBufferPointer(start: nil, count: 0)) : nil
+            finish(status: header.status ?? Status(code: .internal, message: "CLOSE without a status"), trailers: header.trailers, lastMessage: message)
+        case .windowUpdate:
+            sendWindow += Int(header.windowIncrement)
+            resumeSenders()
+        default:
+            break
+        }
+    }
+
+    private func deliver(_ bytes: [UInt8]) {
+        if let waiter = inboxWaiter {
+            inboxWaiter = nil
+            consumed(bytes.count)
+            waiter.resume(returning: [bytes])
+        } else {
+            inbox.append(bytes)
+        }
+    }
+
+    private func consumed(_ count: Int) {
+        consumedSinceUpdate += count
+        if consumedSinceUpdate >= connection.initialWindow / 2, finalStatus == nil {
+            connection.sendWindowUpdate(stream: id, increment: consumedSinceUpdate)
+            consumedSinceUpdate = 0
+        }
+    }
+
+    /// Ends the call (CLOSE received, deadline, cancel, connection lost).
+    func finish(status: Status, trailers: Metadata = Metadata(), lastMessage: [UInt8]? = nil) {
+        guard finalStatus == nil else { return }
+        finalStatus = status
+        self.trailers = trailers
+        deadlineTimer?.cancel()
+        deadlineTimer = nil
+        connection.callEnded(id)
+        if let continuation = responseContinuation {
+            responseContinuation = nil
+            var payload = lastMessage
+            if payload == nil, let first = inbox.popFirst() { payload = first }
+            continuation.resume(returning: RawResponse(payload: payload, headers: headers, trailers: trailers, status: status))
+        } else if let lastMessage {
+            inbox.append(lastMessage)
+        }
+        if let waiter = inboxWaiter {
+            inboxWaiter = nil
+            deliverEnd(to: waiter)
+        }
+        for waiter in headersWaiters { waiter.resume(returning: headers) }
+        headersWaiters = []
+        while let waiter = sendWaiters.popFirst() {
+            waiter.resume(throwing: RPCError(status: status.code == .ok ? Status(code: .cancelled, message: "the call already ended") : status, trailers: trailers))
+        }
+    }
+
+    private func deliverEnd(to waiter: CheckedContinuation<[[UInt8]], any Error>) {
+        guard let status = finalStatus else { return }
+        if status.code == .ok {
+            waiter.resume(returning: [])
+        } else {
+            waiter.resume(throwing: RPCError(status: status, trailers: trailers))
+        }
+    }
+
+    /// The first buffered payload (for a client-streaming call that ended before it waited).
+    func takeLastPayload() -> [UInt8]? {
+        inbox.popFirst()
+    }
+
+    // MARK: Reading (from ResponseStream, via the loop)
+
+    /// All payloads that have arrived, waiting for at least one; empty = the stream ended OK.
+    func takePayloads(_ continuation: CheckedContinuation<[[UInt8]], any Error>) {
+        if !inbox.isEmpty {
+            let all = Array(inbox)
+            inbox.removeAll(keepingCapacity: true)
+            consumed(all.reduce(0) { $0 + $1.count })
+            continuation.resume(returning: all)
+        } else if finalStatus != nil {
+            deliverEnd(to: continuation)
+        } else {
+            inboxWaiter = continuation
+        }
+    }
+
+    func waitForHeaders(_ continuation: CheckedContinuation<Metadata, any Error>) {
+        if !headers.isEmpty || finalStatus != nil {
+            continuation.resume(returning: headers)
+        } else {
+            headersWaiters.append(continuation)
+        }
+    }
+
+    // MARK: Sending
+
+    var canSend: Bool { finalStatus == nil && !halfClosed && sendWindow > 0 && connection.isWritable }
+
+    func waitToSend(_ continuation: CheckedContinuation<Void, any Error>) {
+        if let status = finalStatus {
+            return continuation.resume(throwing: RPCError(status: status.code == .ok ? Status(code: .cancelled, message: "the call already ended") : status, trailers: trailers))
+        }
+        if canSend && sendWaiters.isEmpty { return continuation.resume() }
+        sendWaiters.append(continuation)
+    }
+
+    func resumeSenders() {
+        while canSend, let waiter = sendWaiters.popFirst() { waiter.resume() }
+    }
+
+    func halfClose(sendFrame: Bool = true) {
+        guard !halfClosed, finalStatus == nil else { return }
+        halfClosed = true
+        if sendFrame { connection.writeFrame(FrameHeader(kind: .halfClose, streamID: id), payload: nil) }
+    }
+
+    /// Abandons the call: CANCEL to the server, `status` to the caller.
+    func cancel(_ status: Status) {
+        guard finalStatus == nil else { return }
+        connection.writeFrame(FrameHeader(kind: .cancel, streamID: id), payload: nil)
+        finish(status: status)
+    }
+}

@@ -1,0 +1,102 @@
+import PlexusLoop
+
+/// The client end of one connection: assigns stream ids and routes frames to calls.
+final class ClientConnection: FrameConnection, @unchecked Sendable {  // confined to its loop thread
+    private var calls: [UInt32: ClientCall] = [:]
+    private var nextStreamID: UInt32 = 1
+    weak var channel: PlexusChannel?
+    private(set) var goingAway = false
+
+    init(tcp: TCPConnection, configuration: ClientConfiguration, channel: PlexusChannel) {
+        self.channel = channel
+        var hello = Hello()
+        hello.maxMessageSize = UInt32(configuration.maxMessageSize)
+        hello.initialWindow = UInt32(configuration.initialWindow)
+        hello.maxHeaderSize = UInt32(configuration.maxHeaderSize)
+        hello.authToken = configuration.authToken
+        hello.agent = "plexus-swift/0.1"
+        super.init(tcp: tcp, hello: hello, maxHeaderSize: configuration.maxHeaderSize,
+                   maxMessageSize: configuration.maxMessageSize,
+                   keepaliveInterval: configuration.keepaliveInterval, keepaliveTimeout: configuration.keepaliveTimeout)
+    }
+
+    var isUsable: Bool { !closed && !goingAway && nextStreamID < UInt32.max - 2 }
+
+    /// Opens a stream: OPEN (with the first message when given) and a new call.
+    func open(_ method: MethodDescriptor, options: CallOptions, endStream: Bool, message: ((inout [UInt8]) -> Void)?) -> ClientCall {
+        let id = nextStreamID
+        nextStreamID += 2
+        let call = ClientCall(id: id, method: method, connection: self, sendWindow: peerInitialWindow)
+        calls[id] = call
+        var header = FrameHeader(kind: .open, streamID: id)
+        header.method = method.fullPath
+        header.headers = options.metadata
+        if let timeout = options.timeout { header.timeoutMicros = max(1, timeout.microseconds) }
+        if message != nil { header.flags.insert(.message) }
+        if endStream { header.flags.insert(.endStream) }
+        let size = writeFrame(header, payload: message)
+        call.sendWindow -= size
+        if endStream { call.markHalfClosed() }
+        if let timeout = options.timeout {
+            let ms = max(1, timeout.milliseconds)
+            call.deadlineTimer = LoopTimer(on: loop, delayMilliseconds: ms) { [weak call] in
+                call?.cancel(Status(code: .deadlineExceeded, message: "deadline exceeded after \(ms) ms"))
+            }
+        }
+        return call
+    }
+
+    /// Sends one message on `call` (credit was checked by the caller).
+    func send(_ call: ClientCall, endStream: Bool, _ message: @escaping (inout [UInt8]) -> Void) -> Int {
+        var header = FrameHeader(kind: .message, streamID: call.id, flags: .message)
+        if endStream { header.flags.insert(.endStream) }
+        let size = writeFrame(header, payload: message)
+        call.sendWindow -= size
+        return size
+    }
+
+    override func streamFrame(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer?) throws(FrameError) {
+        switch header.kind {
+        case .message, .close, .windowUpdate, .headers:
+            calls[header.streamID]?.received(header, payload)
+        default:
+            throw FrameError.protocolViolation("a server may not send \(header.kind) frames")
+        }
+    }
+
+    override func oversizePayload(_ header: FrameHeader, size: Int) {
+        calls[header.streamID]?.cancel(Status(code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's limit of \(decoder.maxPayloadSize) bytes"))
+    }
+
+    override func drained() {
+        for call in calls.values { call.resumeSenders() }
+    }
+
+    func callEnded(_ id: UInt32) {
+        calls[id] = nil
+        if goingAway && calls.isEmpty { tcp.closeGracefully() }
+    }
+
+    override func goAwayReceived(_ goAway: GoAway) {
+        goingAway = true
+        // Streams above last_stream_id were not processed: they may be retried elsewhere.
+        for call in Array(calls.values) where goAway.lastStreamID > 0 && call.id > goAway.lastStreamID {
+            call.finish(status: Status(code: .unavailable, message: "the server is going away (\(goAway.reason)); the call was not processed"))
+        }
+        channel?.connectionGoingAway(self)
+        if calls.isEmpty { tcp.closeGracefully() }
+    }
+
+    override func closedWith(_ error: LoopError?) {
+        let reason = error.map { "\($0)" } ?? "closed"
+        for call in Array(calls.values) {
+            call.finish(status: Status(code: .unavailable, message: "connection lost: \(reason)"))
+        }
+        calls.removeAll()
+        channel?.connectionClosed(self)
+    }
+}
+
+extension ClientCall {
+    func markHalfClosed() { halfClose(sendFrame: false) }
+}

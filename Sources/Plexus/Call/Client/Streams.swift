@@ -1,0 +1,88 @@
+import PlexusCodec
+import PlexusLoop
+
+/// The response messages of a server-streaming or bidirectional call. Iterating throws
+/// ``RPCError`` when the call ends with a status other than OK.
+public struct ResponseStream<Message: ProtoMessage>: AsyncSequence, Sendable {
+    public typealias Element = Message
+    let call: ClientCall
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let call: ClientCall
+        var buffered: [[UInt8]] = []
+        var index = 0
+        var ended = false
+
+        public mutating func next() async throws -> Message? {
+            if index == buffered.count {
+                if ended { return nil }
+                let call = self.call
+                buffered = try await withCheckedThrowingContinuation { continuation in
+                    call.loop.execute { call.takePayloads(continuation) }
+                }
+                index = 0
+                if buffered.isEmpty {
+                    ended = true
+                    return nil
+                }
+            }
+            let payload = buffered[index]
+            index += 1
+            do {
+                return try Message(serializedBytes: payload)
+            } catch {
+                throw RPCError(code: .internal, message: "response is not a valid \(Message.protoMessageName): \(error)")
+            }
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(call: call) }
+
+    /// The response headers (waits for the first server frame).
+    public var headers: Metadata {
+        get async throws {
+            let call = self.call
+            return try await withCheckedThrowingContinuation { continuation in
+                call.loop.execute { call.waitForHeaders(continuation) }
+            }
+        }
+    }
+
+    /// The trailers (empty until the call has ended).
+    public var trailers: Metadata {
+        get async throws {
+            let call = self.call
+            return try await call.loop.submit { call.trailers }
+        }
+    }
+}
+
+/// Sends the request messages of a client-streaming or bidirectional call. `write` suspends
+/// while the server's flow-control window is exhausted.
+public struct RequestWriter<Message: ProtoMessage>: Sendable {
+    let call: ClientCall
+
+    /// Sends one message.
+    public func write(_ message: Message) async throws {
+        let call = self.call
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            call.loop.execute { call.waitToSend(continuation) }
+        }
+        try await call.loop.submit {
+            guard call.canSendIgnoringWindow else {
+                throw RPCError(code: .cancelled, message: "the call already ended")
+            }
+            _ = call.connection.send(call, endStream: false) { message.serialize(appendingTo: &$0) }
+        }
+    }
+
+    /// Tells the server no more messages follow (also done when the call's body returns).
+    public func finish() async {
+        let call = self.call
+        _ = try? await call.loop.submit { call.halfClose() }
+    }
+}
+
+extension ClientCall {
+    var canSendIgnoringWindow: Bool { !isFinished && !halfClosed && !connection.closed }
+}

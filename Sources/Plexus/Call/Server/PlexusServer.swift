@@ -1,0 +1,106 @@
+import PlexusLoop
+
+/// A Plexus server: one TCP listener, any number of services.
+///
+/// ```swift
+/// let server = PlexusServer(configuration: try .fromEnvironment())
+/// server.register(MyService())
+/// try await server.start()
+/// print("listening on", server.port)
+/// ```
+public final class PlexusServer: Sendable {
+    public let configuration: ServerConfiguration
+    let group: EventLoopGroup
+    private let ownsGroup: Bool
+    private let state = Locked(State())
+
+    struct State {
+        var router = MethodRouter()
+        var listener: TCPListener?
+        var connections: [ObjectIdentifier: ServerConnection] = [:]
+        var started = false
+    }
+
+    public init(configuration: ServerConfiguration = ServerConfiguration(), group: EventLoopGroup? = nil) {
+        self.configuration = configuration
+        self.group = group ?? EventLoopGroup(loopCount: configuration.loopCount, name: "plexus-server")
+        self.ownsGroup = group == nil
+    }
+
+    /// Registers a service (before or after start; new connections see it).
+    public func register(_ service: some PlexusService) {
+        state.withLock { $0.router.register(service) }
+    }
+
+    /// Binds and starts accepting connections.
+    public func start() async throws {
+        let router = state.withLock { $0.router }
+        let configuration = self.configuration
+        let listener = try await TCPListener.listen(host: configuration.host, port: configuration.port, on: group.loops) { [weak self] tcp in
+            guard let self else { return tcp.close() }
+            let router = self.state.withLock { $0.router }
+            let connection = ServerConnection(tcp: tcp, router: router, configuration: configuration, server: self)
+            self.state.withLock { $0.connections[ObjectIdentifier(connection)] = connection }
+            connection.start()
+        }
+        _ = router
+        state.withLock {
+            $0.listener = listener
+            $0.started = true
+        }
+    }
+
+    /// The port the server listens on (the OS-assigned one when configured with 0).
+    public var port: Int { state.withLock { $0.listener?.port ?? configuration.port } }
+    /// The address the server listens on.
+    public var host: String { configuration.host }
+
+    /// Connections open now.
+    public var connectionCount: Int { state.withLock { $0.connections.count } }
+
+    func connectionClosed(_ connection: ServerConnection) {
+        state.withLock { $0.connections[ObjectIdentifier(connection)] = nil }
+    }
+
+    /// Stops accepting, sends GOAWAY, lets in-flight calls finish within `gracePeriod`, then
+    /// cancels what is left and closes every connection.
+    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+        let (listener, connections) = state.withLock { state -> (TCPListener?, [ServerConnection]) in
+            let result = (state.listener, Array(state.connections.values))
+            state.listener = nil
+            return result
+        }
+        listener?.close()
+        for connection in connections { connection.loop.execute { connection.beginShutdown() } }
+        let deadline = ContinuousClock.now + gracePeriod
+        while connectionCount > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        for connection in state.withLock({ Array($0.connections.values) }) {
+            connection.loop.execute { connection.forceClose() }
+        }
+        let closeDeadline = ContinuousClock.now + .seconds(2)
+        while connectionCount > 0 && ContinuousClock.now < closeDeadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        if ownsGroup { await group.shutdown() }
+    }
+
+    // MARK: The shared per-process server (Dynamo-style)
+
+    private static let sharedServer = Locked<PlexusServer?>(nil)
+
+    /// The process's shared server, configured from `PLEXUS_*` environment variables and
+    /// started on first use; every service of the process registers on it.
+    public static func shared() async throws -> PlexusServer {
+        if let server = sharedServer.withLock({ $0 }) { return server }
+        let server = PlexusServer(configuration: try ServerConfiguration.fromEnvironment())
+        let winner = sharedServer.withLock { current -> PlexusServer in
+            if let current { return current }
+            current = server
+            return server
+        }
+        if winner === server { try await server.start() }
+        return winner
+    }
+}

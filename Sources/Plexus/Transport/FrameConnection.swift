@@ -1,0 +1,186 @@
+import PlexusLoop
+
+/// What both ends of a Plexus connection share: framing, HELLO, limits, keepalive, GOAWAY.
+/// Loop-confined; subclasses handle stream frames.
+class FrameConnection: @unchecked Sendable {  // confined to the connection's loop thread
+    let tcp: TCPConnection
+    var loop: EventLoop { tcp.eventLoop }
+    var decoder: FrameDecoder
+    /// Our limits, announced in our HELLO.
+    let localHello: Hello
+    /// The peer's limits (defaults until its HELLO arrives).
+    var peerMaxMessageSize = 4 * 1024 * 1024
+    var peerInitialWindow = 1024 * 1024
+    var peerMaxConcurrentStreams = 100
+    var receivedHello = false
+    var closed = false
+    var keepaliveTimer: LoopTimer?
+    var keepaliveInterval: Duration
+    var keepaliveTimeout: Duration
+    var awaitingPong = false
+    var lastActivity = ContinuousClock.now
+
+    var initialWindow: Int { Int(localHello.initialWindow) }
+
+    init(tcp: TCPConnection, hello: Hello, maxHeaderSize: Int, maxMessageSize: Int, keepaliveInterval: Duration, keepaliveTimeout: Duration) {
+        self.tcp = tcp
+        self.localHello = hello
+        self.decoder = FrameDecoder(maxHeaderSize: maxHeaderSize, maxPayloadSize: maxMessageSize)
+        self.keepaliveInterval = keepaliveInterval
+        self.keepaliveTimeout = keepaliveTimeout
+    }
+
+    /// Wires the TCP callbacks, sends HELLO and starts reading and keepalive.
+    func start() {
+        tcp.onRead = { [unowned self] bytes in self.received(bytes) }
+        tcp.onClose = { [unowned self] error in self.connectionClosed(error) }
+        tcp.onDrained = { [unowned self] in self.drained() }
+        var header = FrameHeader(kind: .hello)
+        header.hello = localHello
+        writeFrame(header, payload: nil)
+        tcp.startReading()
+        if keepaliveInterval > .zero {
+            let interval = max(1, keepaliveInterval.milliseconds / 2)
+            keepaliveTimer = LoopTimer(on: loop, delayMilliseconds: interval, repeatMilliseconds: interval) { [weak self] in
+                self?.keepaliveTick()
+            }
+        }
+    }
+
+    // MARK: Writing
+
+    /// Current end of the output buffer (for ``truncateOutput(to:)``).
+    var outputMark: Int { tcp.withOutput { $0.count } }
+
+    func truncateOutput(to mark: Int) {
+        tcp.withOutput { out in if out.count > mark { out.removeLast(out.count - mark) } }
+    }
+
+    /// Appends one frame; returns the payload size.
+    @discardableResult
+    func writeFrame(_ header: FrameHeader, payload: ((inout [UInt8]) -> Void)?) -> Int {
+        guard !closed else { return 0 }
+        return tcp.withOutput { out -> Int in
+            let start = out.count
+            FrameCodec.append(header, into: &out, payload: payload)
+            let headerLength = out.withUnsafeBytes { Int(UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self))) }
+            return out.count - start - FrameCodec.prefixSize - headerLength
+        }
+    }
+
+    @discardableResult
+    func writeFrame(_ header: FrameHeader, _ payload: @escaping (inout [UInt8]) -> Void) -> Int {
+        writeFrame(header, payload: Optional(payload))
+    }
+
+    /// Whether the socket's output is below its high-water mark.
+    var isWritable: Bool { tcp.isWritable }
+
+    func drained() {}
+
+    func sendWindowUpdate(stream: UInt32, increment: Int) {
+        var header = FrameHeader(kind: .windowUpdate, streamID: stream)
+        header.windowIncrement = UInt32(clamping: increment)
+        writeFrame(header, payload: nil)
+    }
+
+    // MARK: Reading
+
+    private func received(_ bytes: UnsafeRawBufferPointer) {
+        lastActivity = .now
+        awaitingPong = false
+        do throws(FrameError) {
+            try decoder.feed(bytes) { (event) throws(FrameError) in
+                guard !closed else { return }
+                switch event {
+                case .frame(let header, let payload):
+                    try dispatch(header, payload)
+                case .oversizePayload(let header, let size):
+                    oversizePayload(header, size: size)
+                }
+            }
+        } catch {
+            protocolError(error)
+        }
+    }
+
+    private func dispatch(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer?) throws(FrameError) {
+        if !receivedHello {
+            guard header.kind == .hello, let hello = header.hello else {
+                throw FrameError.protocolViolation("the first frame must be HELLO, got \(header.kind)")
+            }
+            guard hello.protocolVersion == 1 else {
+                throw FrameError.protocolViolation("protocol version \(hello.protocolVersion) is not supported (this side speaks 1)")
+            }
+            receivedHello = true
+            if hello.maxMessageSize > 0 { peerMaxMessageSize = Int(hello.maxMessageSize) }
+            if hello.initialWindow > 0 { peerInitialWindow = Int(hello.initialWindow) }
+            if hello.maxConcurrentStreams > 0 { peerMaxConcurrentStreams = Int(hello.maxConcurrentStreams) }
+            try helloReceived(hello)
+            return
+        }
+        switch header.kind {
+        case .ping:
+            var pong = FrameHeader(kind: .pong)
+            pong.pingData = header.pingData
+            writeFrame(pong, payload: nil)
+        case .pong:
+            break
+        case .goAway:
+            goAwayReceived(header.goAway ?? GoAway())
+        case .hello:
+            throw FrameError.protocolViolation("a second HELLO")
+        default:
+            try streamFrame(header, payload)
+        }
+    }
+
+    // MARK: Hooks for subclasses
+
+    func helloReceived(_ hello: Hello) throws(FrameError) {}
+    func streamFrame(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer?) throws(FrameError) {}
+    func oversizePayload(_ header: FrameHeader, size: Int) {}
+    func goAwayReceived(_ goAway: GoAway) {}
+    /// The connection is gone; fail or cancel every stream.
+    func closedWith(_ error: LoopError?) {}
+
+    // MARK: Errors, keepalive, closing
+
+    /// A peer that breaks the protocol gets GOAWAY with the reason; only this connection closes.
+    func protocolError(_ error: FrameError) {
+        sendGoAway(code: .internal, reason: error.description)
+        tcp.closeGracefully()
+    }
+
+    func sendGoAway(code: Status.Code, reason: String, lastStreamID: UInt32 = 0) {
+        var header = FrameHeader(kind: .goAway)
+        header.goAway = GoAway(lastStreamID: lastStreamID, code: code, reason: reason)
+        writeFrame(header, payload: nil)
+    }
+
+    private func keepaliveTick() {
+        guard !closed else { return }
+        let idle = ContinuousClock.now - lastActivity
+        if awaitingPong {
+            if idle > keepaliveTimeout + keepaliveInterval / 2 {
+                // No answer: the peer or the path is dead.
+                tcp.close()
+            }
+            return
+        }
+        if idle >= keepaliveInterval / 2 {
+            awaitingPong = true
+            var ping = FrameHeader(kind: .ping)
+            ping.pingData = UInt64(truncatingIfNeeded: idle.milliseconds)
+            writeFrame(ping, payload: nil)
+        }
+    }
+
+    private func connectionClosed(_ error: LoopError?) {
+        guard !closed else { return }
+        closed = true
+        keepaliveTimer?.cancel()
+        keepaliveTimer = nil
+        closedWith(error)
+    }
+}

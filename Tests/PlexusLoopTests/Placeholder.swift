@@ -1,5 +1,0 @@
-import XCTest
-
-final class PlaceholderPlexusLoopTests: XCTestCase {
-    func testBuilds() { XCTAssertTrue(true) }
-}
