@@ -123,7 +123,7 @@ public final class TCPConnection: LoopResource, @unchecked Sendable {  // confin
 
     /// Queues raw bytes for sending.
     public func write(_ bytes: UnsafeRawBufferPointer) {
-        withOutput { $0.append(contentsOf: bytes) }
+        withOutput { $0.appendBytes(bytes) }
     }
 
     /// Lets the caller append straight into the output buffer (no intermediate copies).
@@ -164,7 +164,9 @@ public final class TCPConnection: LoopResource, @unchecked Sendable {  // confin
         // The socket took part of it: hand the rest to uv_write and keep it alive until done.
         swap(&inFlight, &output)
         output.removeAll(keepingCapacity: true)
-        if written > 0 { inFlight.removeFirst(written) }
+        if written > 0 {
+            inFlight = inFlight.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[written...]).copiedBytes() }
+        }
         writing = true
         let status = inFlight.withUnsafeMutableBytes { raw -> Int32 in
             var buf = uv_buf_init(raw.baseAddress?.assumingMemoryBound(to: CChar.self), UInt32(raw.count))

@@ -1,3 +1,4 @@
+import PlexusLoop
 /// Encodes and decodes frames: `u32 BE header length | u32 BE payload length | FrameHeader |
 /// payload`. The header is standard protobuf (plexus.wire.v1.FrameHeader), written by hand here
 /// because it is on every frame's path.
@@ -6,19 +7,24 @@ enum FrameCodec {
 
     // MARK: Encoding
 
-    /// Appends a frame whose payload `payload` writes (nil = no payload) to `out`.
-    static func append(_ header: FrameHeader, into out: inout [UInt8], payload: ((inout [UInt8]) -> Void)? = nil) {
+    /// Appends a frame whose payload `payload` writes to `out`.
+    static func append(_ header: FrameHeader, into out: inout [UInt8], payload: (inout [UInt8]) -> Void) {
         let start = out.count
         out.append(contentsOf: repeatElement(0, count: prefixSize))
         encodeHeader(header, into: &out)
         let headerEnd = out.count
-        payload?(&out)
+        payload(&out)
         let headerLength = UInt32(headerEnd - start - prefixSize)
         let payloadLength = UInt32(out.count - headerEnd)
         out.withUnsafeMutableBytes { raw in
             raw.storeBytes(of: headerLength.bigEndian, toByteOffset: start, as: UInt32.self)
             raw.storeBytes(of: payloadLength.bigEndian, toByteOffset: start + 4, as: UInt32.self)
         }
+    }
+
+    /// Appends a frame without payload to `out`.
+    static func append(_ header: FrameHeader, into out: inout [UInt8]) {
+        append(header, into: &out) { _ in }
     }
 
     static func encodeHeader(_ h: FrameHeader, into out: inout [UInt8]) {
@@ -149,7 +155,7 @@ enum FrameCodec {
             switch number {
             case 1: try WireReader.expect(wireType, 2, "key"); key = try r.string()
             case 2: try WireReader.expect(wireType, 2, "text"); value = .text(try r.string())
-            case 3: try WireReader.expect(wireType, 2, "binary"); value = .binary([UInt8](try r.lengthDelimited()))
+            case 3: try WireReader.expect(wireType, 2, "binary"); value = .binary(try r.lengthDelimited().copiedBytes())
             default: try r.skip(wireType)
             }
         }
@@ -163,7 +169,7 @@ enum FrameCodec {
             switch number {
             case 1: try WireReader.expect(wireType, 0, "code"); s.code = Status.Code(rawValue: Int32(truncatingIfNeeded: try r.varint()))
             case 2: try WireReader.expect(wireType, 2, "message"); s.message = try r.string()
-            case 3: try WireReader.expect(wireType, 2, "details"); s.details.append([UInt8](try r.lengthDelimited()))
+            case 3: try WireReader.expect(wireType, 2, "details"); s.details.append(try r.lengthDelimited().copiedBytes())
             default: try r.skip(wireType)
             }
         }

@@ -62,7 +62,11 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
         guard !closed else { return 0 }
         return tcp.withOutput { out -> Int in
             let start = out.count
-            FrameCodec.append(header, into: &out, payload: payload)
+            if let payload {
+                FrameCodec.append(header, into: &out, payload: payload)
+            } else {
+                FrameCodec.append(header, into: &out)
+            }
             let headerLength = out.withUnsafeBytes { Int(UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self))) }
             return out.count - start - FrameCodec.prefixSize - headerLength
         }

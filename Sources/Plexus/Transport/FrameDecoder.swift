@@ -1,3 +1,4 @@
+import PlexusLoop
 /// Splits a byte stream into frames. Every complete frame of a read is handed out in the same
 /// call; a partial frame is kept (in a reused buffer) until the rest arrives.
 struct FrameDecoder {
@@ -32,10 +33,10 @@ struct FrameDecoder {
         }
         if pending.isEmpty {
             let consumed = try parse(input, handle)
-            if consumed < input.count { pending.append(contentsOf: input[consumed...]) }
+            if consumed < input.count { pending.appendBytes(UnsafeRawBufferPointer(rebasing: input[consumed...])) }
             return
         }
-        pending.append(contentsOf: input)
+        pending.appendBytes(input)
         // Take the buffer out of `self` while parsing (parse mutates self).
         var buffer: [UInt8] = []
         swap(&buffer, &pending)
@@ -50,7 +51,7 @@ struct FrameDecoder {
         if consumed == buffer.count {
             buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
         } else if consumed > 0 {
-            buffer.removeFirst(consumed)
+            buffer = buffer.withUnsafeBytes { UnsafeRawBufferPointer(rebasing: $0[consumed...]).copiedBytes() }
         }
         swap(&buffer, &pending)
     }

@@ -75,7 +75,11 @@ public struct CMessageReader {
     @inlinable
     static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
         guard data.len > 0, let pointer = data.data else { return [] }
-        return [UInt8](UnsafeBufferPointer(start: pointer, count: data.len))
+        // One memcpy (the generic Array(sequence) path copies byte by byte in debug builds).
+        return [UInt8](unsafeUninitializedCapacity: data.len) { buffer, count in
+            if let base = buffer.baseAddress { base.update(from: pointer, count: data.len) }
+            count = data.len
+        }
     }
 
     /// A message field, or nil when absent.

@@ -31,8 +31,12 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
 
     // Sending.
     var sendWindow: Int
-    private var sendWaiters = Deque<CheckedContinuation<Void, any Error>>()
+    /// Whether OPEN went out (it waits while the server's stream limit is reached).
+    var opened = false
+    /// Writers waiting for credit: what to write, and whom to tell.
+    private var sendWaiters = Deque<(write: (inout [UInt8]) -> Void, continuation: CheckedContinuation<Void, any Error>)>()
     private(set) var halfClosed = false
+    private var pendingHalfClose = false
 
     init(id: UInt32, method: MethodDescriptor, connection: ClientConnection, sendWindow: Int) {
         self.id = id
@@ -55,9 +59,9 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
         }
         switch header.kind {
         case .message:
-            if let payload { deliver([UInt8](payload)) }
+            if let payload { deliver(payload.copiedBytes()) }
         case .close:
-            let message = header.flags.contains(.message) ? [UInt8](payload ?? UnsafeRawBufferPointer(start: nil, count: 0)) : nil
+            let message = header.flags.contains(.message) ? (payload?.copiedBytes() ?? []) : nil
             finish(status: header.status ?? Status(code: .internal, message: "CLOSE without a status"), trailers: header.trailers, lastMessage: message)
         case .windowUpdate:
             sendWindow += Int(header.windowIncrement)
@@ -108,7 +112,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
         for waiter in headersWaiters { waiter.resume(returning: headers) }
         headersWaiters = []
         while let waiter = sendWaiters.popFirst() {
-            waiter.resume(throwing: RPCError(status: status.code == .ok ? Status(code: .cancelled, message: "the call already ended") : status, trailers: trailers))
+            waiter.continuation.resume(throwing: RPCError(status: status.code == .ok ? Status(code: .cancelled, message: "the call already ended") : status, trailers: trailers))
         }
     }
 
@@ -152,22 +156,42 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
 
     // MARK: Sending
 
-    var canSend: Bool { finalStatus == nil && !halfClosed && sendWindow > 0 && connection.isWritable }
+    var canSend: Bool { opened && finalStatus == nil && !halfClosed && sendWindow > 0 && connection.isWritable }
 
-    func waitToSend(_ continuation: CheckedContinuation<Void, any Error>) {
+    /// Writes a message now when credit allows, else when it arrives; resumes `continuation`
+    /// once written (or with the call's error).
+    func send(_ write: @escaping (inout [UInt8]) -> Void, _ continuation: CheckedContinuation<Void, any Error>) {
         if let status = finalStatus {
             return continuation.resume(throwing: RPCError(status: status.code == .ok ? Status(code: .cancelled, message: "the call already ended") : status, trailers: trailers))
         }
-        if canSend && sendWaiters.isEmpty { return continuation.resume() }
-        sendWaiters.append(continuation)
+        if halfClosed {
+            return continuation.resume(throwing: RPCError(code: .failedPrecondition, message: "cannot write after finishing the request stream"))
+        }
+        if canSend && sendWaiters.isEmpty {
+            connection.send(self, endStream: false, write)
+            return continuation.resume()
+        }
+        sendWaiters.append((write, continuation))
     }
 
     func resumeSenders() {
-        while canSend, let waiter = sendWaiters.popFirst() { waiter.resume() }
+        while canSend, let waiter = sendWaiters.popFirst() {
+            connection.send(self, endStream: false, waiter.write)
+            waiter.continuation.resume()
+        }
+        if pendingHalfClose && sendWaiters.isEmpty && opened {
+            pendingHalfClose = false
+            halfClose()
+        }
     }
 
     func halfClose(sendFrame: Bool = true) {
         guard !halfClosed, finalStatus == nil else { return }
+        if !sendWaiters.isEmpty || !opened {
+            // Finish after the queued writes (and the OPEN) went out.
+            pendingHalfClose = true
+            return
+        }
         halfClosed = true
         if sendFrame { connection.writeFrame(FrameHeader(kind: .halfClose, streamID: id), payload: nil) }
     }

@@ -22,35 +22,55 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
 
     var isUsable: Bool { !closed && !goingAway && nextStreamID < UInt32.max - 2 }
 
-    /// Opens a stream: OPEN (with the first message when given) and a new call.
+    /// Calls waiting for a stream slot (the server's max_concurrent_streams is reached).
+    private var queuedOpens: [(ClientCall, () -> Void)] = []
+    private var openStreams = 0
+
+    /// Opens a stream: OPEN (with the first message when given) and a new call. Beyond the
+    /// server's max_concurrent_streams the OPEN waits until another call ends.
     func open(_ method: MethodDescriptor, options: CallOptions, endStream: Bool, message: ((inout [UInt8]) -> Void)?) -> ClientCall {
         let id = nextStreamID
         nextStreamID += 2
         let call = ClientCall(id: id, method: method, connection: self, sendWindow: peerInitialWindow)
         calls[id] = call
-        var header = FrameHeader(kind: .open, streamID: id)
-        header.method = method.fullPath
-        header.headers = options.metadata
-        if let timeout = options.timeout { header.timeoutMicros = max(1, timeout.microseconds) }
-        if message != nil { header.flags.insert(.message) }
-        if endStream { header.flags.insert(.endStream) }
-        let size = writeFrame(header, payload: message)
-        call.sendWindow -= size
-        if endStream { call.markHalfClosed() }
         if let timeout = options.timeout {
             let ms = max(1, timeout.milliseconds)
             call.deadlineTimer = LoopTimer(on: loop, delayMilliseconds: ms) { [weak call] in
                 call?.cancel(Status(code: .deadlineExceeded, message: "deadline exceeded after \(ms) ms"))
             }
         }
+        let sendOpen = { [unowned self, unowned call] in
+            var header = FrameHeader(kind: .open, streamID: id)
+            header.method = method.fullPath
+            header.headers = options.metadata
+            if let timeout = options.timeout { header.timeoutMicros = max(1, timeout.microseconds) }
+            if message != nil { header.flags.insert(.message) }
+            if endStream { header.flags.insert(.endStream) }
+            self.openStreams += 1
+            call.opened = true
+            call.sendWindow = self.peerInitialWindow
+            call.sendWindow -= self.writeFrame(header, payload: message)
+            if endStream { call.markHalfClosed() }
+            call.resumeSenders()
+        }
+        if openStreams < peerMaxConcurrentStreams {
+            sendOpen()
+        } else {
+            queuedOpens.append((call, sendOpen))
+        }
         return call
     }
 
     /// Sends one message on `call` (credit was checked by the caller).
-    func send(_ call: ClientCall, endStream: Bool, _ message: @escaping (inout [UInt8]) -> Void) -> Int {
+    @discardableResult
+    func send(_ call: ClientCall, endStream: Bool, _ message: (inout [UInt8]) -> Void) -> Int {
         var header = FrameHeader(kind: .message, streamID: call.id, flags: .message)
         if endStream { header.flags.insert(.endStream) }
-        let size = writeFrame(header, payload: message)
+        let size = tcp.withOutput { out -> Int in
+            let start = out.count
+            FrameCodec.append(header, into: &out, payload: message)
+            return out.count - start
+        }
         call.sendWindow -= size
         return size
     }
@@ -73,7 +93,15 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
     }
 
     func callEnded(_ id: UInt32) {
-        calls[id] = nil
+        guard let call = calls.removeValue(forKey: id) else { return }
+        if call.opened {
+            openStreams -= 1
+        } else {
+            queuedOpens.removeAll { $0.0 === call }
+        }
+        while openStreams < peerMaxConcurrentStreams, !queuedOpens.isEmpty, !closed {
+            queuedOpens.removeFirst().1()
+        }
         if goingAway && calls.isEmpty { tcp.closeGracefully() }
     }
 

@@ -175,7 +175,7 @@ public final class PlexusChannel: @unchecked Sendable {  // `state` is touched o
                 }
             }
         }
-        loop.execute(body)
+        if loop.inEventLoop { body() } else { loop.execute(body) }
     }
 }
 

@@ -66,13 +66,7 @@ public struct RequestWriter<Message: ProtoMessage>: Sendable {
     public func write(_ message: Message) async throws {
         let call = self.call
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            call.loop.execute { call.waitToSend(continuation) }
-        }
-        try await call.loop.submit {
-            guard call.canSendIgnoringWindow else {
-                throw RPCError(code: .cancelled, message: "the call already ended")
-            }
-            _ = call.connection.send(call, endStream: false) { message.serialize(appendingTo: &$0) }
+            call.loop.execute { call.send({ message.serialize(appendingTo: &$0) }, continuation) }
         }
     }
 
@@ -83,6 +77,3 @@ public struct RequestWriter<Message: ProtoMessage>: Sendable {
     }
 }
 
-extension ClientCall {
-    var canSendIgnoringWindow: Bool { !isFinished && !halfClosed && !connection.closed }
-}

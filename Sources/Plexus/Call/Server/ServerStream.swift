@@ -42,7 +42,7 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
 
     func deliver(_ payload: UnsafeRawBufferPointer) {
         guard !closed, !inputFinished else { return }
-        let bytes = [UInt8](payload)
+        let bytes = payload.copiedBytes()
         if let waiter = inputWaiter {
             inputWaiter = nil
             consumed(bytes.count)
