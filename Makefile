@@ -48,10 +48,12 @@ generate: deps
 	bash Scripts/generate.sh
 
 # Generated code is committed; regenerating must not change it.
+GENERATED := Sources/PlexusProto Sources/CPlexusProto Sources/PlexusInterop/Generated Tests/Fixtures \
+             Benchmarks/Sources clients/python/src
 check-generated: generate
-	@if [ -n "$$(git status --porcelain -- Sources/PlexusProto Sources/CPlexusProto Tests/Fixtures Benchmarks/Sources clients/python/src)" ]; then \
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
 	  echo "error: generated code differs from what is committed:"; \
-	  git status --porcelain -- Sources/PlexusProto Sources/CPlexusProto Tests/Fixtures Benchmarks/Sources clients/python/src; \
+	  git status --porcelain -- $(GENERATED); \
 	  git --no-pager diff --stat; \
 	  echo "run 'make generate' and commit the result"; exit 1; \
 	fi
@@ -69,7 +71,7 @@ test-swift: deps
 	swift test --skip-build $(SWIFT_TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
 
 test-python: venv
-	bash Scripts/test-python.sh
+	PLEXUS_BIN=$$(swift build $(SWIFT_TEST_FLAGS) --show-bin-path) bash Scripts/test-python.sh
 
 # The event loop and request plane under AddressSanitizer (LeakSanitizer included).
 test-sanitize: test-deps

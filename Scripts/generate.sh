@@ -36,3 +36,6 @@ FIXTURES=$(cd Tests/Fixtures/proto && find plexus -name '*.proto' | LC_ALL=C sor
 "$CODEGEN" --clean --proto-path Benchmarks/proto --swift-out Benchmarks/Sources/BenchProto \
     --c-out Benchmarks/Sources/CBenchProto --c-module CBenchProto --imports PlexusProto \
     plexus/bench/v1/bench.proto
+
+# Python _pb2 modules for the Python client.
+bash clients/python/generate.sh
