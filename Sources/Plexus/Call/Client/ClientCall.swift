@@ -13,7 +13,8 @@ struct RawResponse: Sendable {
 final class ClientCall: @unchecked Sendable {  // mutable state is touched only on the loop thread
     let id: UInt32
     let method: MethodDescriptor
-    unowned let connection: ClientConnection
+    // Strong: the connection drops the call from its table when the call ends, so no cycle outlives it.
+    let connection: ClientConnection
     var loop: EventLoop { connection.loop }
     var deadlineTimer: LoopTimer?
 

@@ -8,7 +8,8 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
     let id: UInt32
     let loop: EventLoop
     let context: ServerContext
-    unowned let connection: ServerConnection
+    // Strong: the connection drops the stream from its table when it closes, so no cycle outlives it.
+    let connection: ServerConnection
     var task: Task<Void, Never>?
     var deadlineTimer: LoopTimer?
 

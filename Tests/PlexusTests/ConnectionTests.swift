@@ -1,0 +1,154 @@
+@testable import Plexus
+import PlexusLoop
+import PlexusProto
+import PlexusTestProto
+import XCTest
+
+/// Connection-level behaviour: malformed peers, limits, shutdown, keepalive, reconnects.
+final class ConnectionTests: ServerTestCase {
+    /// A raw TCP peer that records what it receives.
+    func rawPeer(port: Int) async throws -> (TCPConnection, Locked<[UInt8]>, EventLoop) {
+        let loop = EventLoop()
+        let received = Locked<[UInt8]>([])
+        let tcp = try await TCPConnection.connect(on: loop, host: "127.0.0.1", port: port)
+        loop.execute {
+            tcp.onRead = { bytes in received.withLock { $0 += bytes.copiedBytes() } }
+            tcp.startReading()
+        }
+        return (tcp, received, loop)
+    }
+
+    func frames(_ bytes: [UInt8]) throws -> [FrameHeader] {
+        var decoder = FrameDecoder(maxHeaderSize: 1 << 20, maxPayloadSize: 1 << 24)
+        var headers: [FrameHeader] = []
+        try bytes.withUnsafeBytes { raw in
+            try decoder.feed(raw) { event in
+                if case .frame(let header, _) = event { headers.append(header) }
+            }
+        }
+        return headers
+    }
+
+    func testMalformedFrameClosesOnlyThatConnectionWithGoAway() async throws {
+        _ = try await client.unary(makeScalars("warm up"))
+        let (tcp, received, loop) = try await rawPeer(port: server.port)
+        let closed = expectation(description: "server closed the bad connection")
+        loop.execute {
+            tcp.onClose = { _ in closed.fulfill() }
+            var out: [UInt8] = []
+            var hello = FrameHeader(kind: .hello)
+            hello.hello = Hello()
+            FrameCodec.append(hello, into: &out)
+            out += [0, 0, 0, 4, 0, 0, 0, 0, 0x08, 0xff, 0xff, 0xff]  // a truncated varint in the header
+            tcp.write(out)
+        }
+        await fulfillment(of: [closed], timeout: 10)
+        let goAway = try frames(received.withLock { $0 }).first { $0.kind == .goAway }
+        XCTAssertEqual(goAway?.goAway?.code, .internal)
+        XCTAssertTrue(goAway?.goAway?.reason.contains("malformed frame header") == true, "\(String(describing: goAway))")
+        // The well-behaved connection is untouched.
+        let response = try await client.unary(makeScalars("still fine"))
+        XCTAssertEqual(response.text, "still fine")
+        await loop.shutdown()
+    }
+
+    func testServerEnforcesItsStreamLimit() async throws {
+        let (tcp, received, loop) = try await rawPeer(port: server.port)
+        loop.execute {
+            var out: [UInt8] = []
+            var hello = FrameHeader(kind: .hello)
+            hello.hello = Hello()
+            FrameCodec.append(hello, into: &out)
+            // 101 sleeping calls; the server's limit is 100.
+            for i in 0..<101 {
+                var open = FrameHeader(kind: .open, streamID: UInt32(2 * i + 1), flags: [.message, .endStream])
+                open.method = Plexus_Test_V1_TestService.Method.unary.fullPath
+                FrameCodec.append(open, into: &out) { makeScalars("sleep").serialize(appendingTo: &$0) }
+            }
+            tcp.write(out)
+        }
+        try await waitUntil {
+            (try? self.frames(received.withLock { $0 }).contains { $0.kind == .close }) == true
+        }
+        let close = try frames(received.withLock { $0 }).first { $0.kind == .close }
+        XCTAssertEqual(close?.streamID, 201)
+        XCTAssertEqual(close?.status?.code, .resourceExhausted)
+        await loop.shutdown()
+    }
+
+    func testGracefulShutdownLetsInFlightCallsFinishAndRefusesNewOnes() async throws {
+        let client = self.client
+        // A call in flight: a client stream the test keeps open while the server shuts down.
+        let inFlight = Task {
+            try await client.clientStream { writer in
+                try await writer.write(makeScalars("a"))
+                try await Task.sleep(for: .milliseconds(300))
+                try await writer.write(makeScalars("b"))
+            }
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let server: PlexusServer = self.server
+        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(5)) }
+        let result = try await inFlight.value
+        XCTAssertEqual(result.i32, [2], "the in-flight call completed during the grace period")
+        await shutdown.value
+        _ = await expectRPCError(.unavailable) { _ = try await client.unary(makeScalars("late")) }
+    }
+
+    func testReconnectsWithBackoffAfterTheServerComesBack() async throws {
+        let port = server.port
+        _ = try await client.unary(makeScalars("before"))
+        await server.shutdown(gracePeriod: .zero)
+        // While disconnected calls fail fast.
+        let start = ContinuousClock.now
+        _ = await expectRPCError(.unavailable) { _ = try await self.client.unary(makeScalars("down")) }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(1))
+        var configuration = ServerConfiguration()
+        configuration.port = port
+        server = PlexusServer(configuration: configuration)
+        server.register(ControlledService(observations: observations))
+        try await server.start()
+        var answered = false
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !answered && ContinuousClock.now < deadline {
+            if (try? await client.unary(makeScalars("after"))) != nil { answered = true }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        XCTAssertTrue(answered, "the channel reconnected")
+    }
+
+    func testKeepaliveDetectsAPeerThatStoppedAnswering() async throws {
+        // A "server" that accepts and then says nothing at all.
+        let loop = EventLoop()
+        let accepted = Locked<[TCPConnection]>([])
+        let silent = try await TCPListener.listen(host: "127.0.0.1", port: 0, on: [loop]) { tcp in
+            accepted.withLock { $0.append(tcp) }
+        }
+        var configuration = ClientConfiguration()
+        configuration.keepaliveInterval = .milliseconds(100)
+        configuration.keepaliveTimeout = .milliseconds(100)
+        let channel = PlexusChannel(host: "127.0.0.1", port: silent.port, configuration: configuration)
+        let start = ContinuousClock.now
+        _ = await expectRPCError(.unavailable) {
+            _ = try await Plexus_Test_V1_TestServiceClient(channel: channel).unary(makeScalars("hello?"))
+        }
+        XCTAssertLessThan(ContinuousClock.now - start, .seconds(5))
+        await channel.close()
+        await loop.shutdown()
+    }
+
+    func testConfigurationFromEnvironment() throws {
+        let c = try ServerConfiguration.fromEnvironment(["PLEXUS_TCP_HOST": "0.0.0.0", "PLEXUS_TCP_PORT": "7000", "PLEXUS_MAX_MESSAGE_SIZE": "1024"])
+        XCTAssertEqual(c.host, "0.0.0.0")
+        XCTAssertEqual(c.port, 7000)
+        XCTAssertEqual(c.maxMessageSize, 1024)
+        XCTAssertEqual(try ServerConfiguration.fromEnvironment([:]).port, 0)
+        XCTAssertThrowsError(try ServerConfiguration.fromEnvironment(["PLEXUS_TCP_PORT": "70000"])) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.variable, "PLEXUS_TCP_PORT")
+            XCTAssertTrue("\(error)".contains("an integer from 0 to 65535"))
+        }
+        XCTAssertThrowsError(try ServerConfiguration.fromEnvironment(["PLEXUS_TCP_HOST": "my host"])) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.variable, "PLEXUS_TCP_HOST")
+        }
+    }
+}
