@@ -89,6 +89,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // MARK: Benchmarks (the raw libuv C baseline and the Plexus benchmark driver)
+        .executableTarget(
+            name: "plexus-echo-baseline",
+            dependencies: ["CUV"],
+            path: "Sources/plexus-echo-baseline"
+        ),
+        .executableTarget(
+            name: "plexus-bench",
+            dependencies: ["PlexusInterop", "Plexus", "PlexusProto"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Code generator
         .target(
             name: "PlexusCodegen",

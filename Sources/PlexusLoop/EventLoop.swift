@@ -62,7 +62,7 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
         // that is where coalesced writes are flushed.
         uv_prepare_start(flusher) { handle in
             guard let handle, let data = handle.pointee.data else { return }
-            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().flushDirtyConnections()
+            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().beforePoll()
         }
         uv_unref(UnsafeMutableRawPointer(flusher).assumingMemoryBound(to: uv_handle_t.self))
         let retained = Unmanaged.passRetained(self).toOpaque()
@@ -82,7 +82,7 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
     }
 
     private func run() {
-        threadID.withLock { $0 = pthread_self() }
+        pthread_setspecific(EventLoop.currentKey, Unmanaged.passUnretained(self).toOpaque())
         uv_run(loop, UV_RUN_DEFAULT)
         // Close what Swift objects own (they free their handles in close callbacks), then the
         // loop's own handles, run the close callbacks, and close the loop.
@@ -101,12 +101,16 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
         for waiter in waiters { waiter.resume() }
     }
 
-    private let threadID = Locked<pthread_t?>(nil)
+    /// The loop running on the current thread, if any (set by the loop thread itself).
+    nonisolated(unsafe) static let currentKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 
-    /// Whether the caller runs on this loop's thread.
+    /// Whether the caller runs on this loop's thread (a thread-local read, no lock).
     public var inEventLoop: Bool {
-        guard let id = threadID.withLock({ $0 }) else { return false }
-        return pthread_equal(id, pthread_self()) != 0
+        pthread_getspecific(EventLoop.currentKey) == Unmanaged.passUnretained(self).toOpaque()
     }
 
     /// Traps unless called on the loop thread.
@@ -125,35 +129,48 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
             queue.jobs.append(job)
             return true
         }
-        if accepted {
-            // uv_async_send is thread safe and coalesces; also fine from the loop thread.
+        // Jobs the loop thread enqueues itself run in this iteration's drain or in the prepare
+        // phase before the loop next blocks: no wakeup needed.
+        if accepted && !inEventLoop {
+            // uv_async_send is thread safe and coalesces.
             uv_async_send(wakeup)
         }
     }
 
+    /// True while `drain` runs (read on the loop thread only).
+    private var draining = false
+    /// Rounds `drain` runs before letting I/O in (jobs that enqueue jobs could starve it).
+    private static let maxDrainRounds = 64
+
     private func drain() {
-        let stopping = queue.withLock { queue -> Bool in
-            while let job = queue.jobs.popFirst() { batch.append(job) }
-            return queue.stopping
-        }
-        for job in batch {
-            switch job {
-            case .closure(let body): body()
-            case .task(let task): task.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+        draining = true
+        var rounds = 0
+        var stopping = false
+        while true {
+            stopping = queue.withLock { queue -> Bool in
+                while let job = queue.jobs.popFirst() { batch.append(job) }
+                return queue.stopping
+            }
+            if batch.isEmpty { break }
+            for job in batch {
+                switch job {
+                case .closure(let body): body()
+                case .task(let task): task.runSynchronously(isolatedTo: asUnownedSerialExecutor(), taskExecutor: asUnownedTaskExecutor())
+                }
+            }
+            batch.removeAll(keepingCapacity: true)
+            rounds += 1
+            if rounds == Self.maxDrainRounds {
+                draining = false
+                // Let I/O run; continue with the rest in the next iteration.
+                if queue.withLock({ !$0.jobs.isEmpty }) { uv_async_send(wakeup) }
+                return
             }
         }
-        batch.removeAll(keepingCapacity: true)
+        draining = false
         if stopping {
-            // Jobs enqueued while draining run before the loop stops.
-            let more = queue.withLock { queue -> Bool in
-                if queue.jobs.isEmpty { queue.stopped = true }
-                return !queue.jobs.isEmpty
-            }
-            if more {
-                drain()
-            } else {
-                uv_stop(loop)
-            }
+            queue.withLock { $0.stopped = true }
+            uv_stop(loop)
         }
     }
 
@@ -175,11 +192,25 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
         dirtyConnections.append(connection)
     }
 
+    /// Runs once per iteration before the loop blocks: jobs enqueued by I/O callbacks, then
+    /// the coalesced writes they produced.
+    private func beforePoll() {
+        // Flushing can produce more work (a drained socket lets waiting writers write, which
+        // dirties the connection again): repeat a few rounds, then make sure the poll that
+        // follows does not block while work is left.
+        for _ in 0..<4 {
+            drain()
+            flushDirtyConnections()
+            if dirtyConnections.isEmpty && queue.withLock({ $0.jobs.isEmpty }) { return }
+        }
+        uv_async_send(wakeup)
+    }
+
     private func flushDirtyConnections() {
         guard !dirtyConnections.isEmpty else { return }
         let connections = dirtyConnections
         dirtyConnections.removeAll(keepingCapacity: true)
-        for connection in connections { connection.flush() }
+        for connection in connections { connection.takenForFlush() }
         if dirtyConnections.isEmpty {
             uv_unref(UnsafeMutableRawPointer(flusher).assumingMemoryBound(to: uv_handle_t.self))
         }

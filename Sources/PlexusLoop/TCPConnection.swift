@@ -138,9 +138,14 @@ public final class TCPConnection: LoopResource, @unchecked Sendable {  // confin
         return result
     }
 
+    /// Called by the loop when it takes this connection off its list of connections to flush.
+    func takenForFlush() {
+        dirty = false
+        flush()
+    }
+
     /// Writes what is buffered now instead of at the end of the loop iteration.
     public func flush() {
-        dirty = false
         guard let stream, !writing, !output.isEmpty else {
             if closeAfterFlush && !writing && output.isEmpty { close() }
             return

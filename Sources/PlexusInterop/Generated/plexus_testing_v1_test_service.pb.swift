@@ -148,3 +148,69 @@ public struct Plexus_Testing_V1_UnimplementedServiceClient: Sendable {
         try await channel.unary(Plexus_Testing_V1_UnimplementedService.Method.unimplementedCall, request: request, responseType: Plexus_Testing_V1_Empty.self, options: options).message
     }
 }
+
+/// Service `plexus.testing.v1.BenchService`: its descriptor and method descriptors.
+public enum Plexus_Testing_V1_BenchService {
+    /// Every method with its full path and streaming kind.
+    public static let descriptor = ServiceDescriptor(name: "plexus.testing.v1.BenchService", methods: [Method.echo, Method.sink, Method.echoStream])
+
+    /// One descriptor per method.
+    public enum Method {
+        /// `/plexus.testing.v1.BenchService/Echo`
+        public static let echo = MethodDescriptor(service: "plexus.testing.v1.BenchService", method: "Echo", kind: .unary)
+        /// `/plexus.testing.v1.BenchService/Sink`
+        public static let sink = MethodDescriptor(service: "plexus.testing.v1.BenchService", method: "Sink", kind: .clientStreaming)
+        /// `/plexus.testing.v1.BenchService/EchoStream`
+        public static let echoStream = MethodDescriptor(service: "plexus.testing.v1.BenchService", method: "EchoStream", kind: .bidirectionalStreaming)
+    }
+}
+
+/// What a server implements for `plexus.testing.v1.BenchService`; register it on a `PlexusServer`.
+public protocol Plexus_Testing_V1_BenchServiceProtocol: PlexusService {
+    /// `Echo`
+    func echo(request: Plexus_Testing_V1_Payload, context: ServerContext) async throws -> Plexus_Testing_V1_Payload
+    /// `Sink`
+    func sink(requests: RequestStream<Plexus_Testing_V1_Payload>, context: ServerContext) async throws -> Plexus_Testing_V1_StreamingInputCallResponse
+    /// `EchoStream`
+    func echoStream(requests: RequestStream<Plexus_Testing_V1_Payload>, response: ResponseWriter<Plexus_Testing_V1_Payload>, context: ServerContext) async throws
+}
+
+extension Plexus_Testing_V1_BenchServiceProtocol {
+    public static var serviceDescriptor: ServiceDescriptor { Plexus_Testing_V1_BenchService.descriptor }
+
+    public func registerMethods(with router: inout MethodRouter) {
+        router.registerUnary(Plexus_Testing_V1_BenchService.Method.echo, request: Plexus_Testing_V1_Payload.self, response: Plexus_Testing_V1_Payload.self) { request, context in
+            try await self.echo(request: request, context: context)
+        }
+        router.registerClientStreaming(Plexus_Testing_V1_BenchService.Method.sink, request: Plexus_Testing_V1_Payload.self, response: Plexus_Testing_V1_StreamingInputCallResponse.self) { requests, context in
+            try await self.sink(requests: requests, context: context)
+        }
+        router.registerBidirectionalStreaming(Plexus_Testing_V1_BenchService.Method.echoStream, request: Plexus_Testing_V1_Payload.self, response: Plexus_Testing_V1_Payload.self) { requests, response, context in
+            try await self.echoStream(requests: requests, response: response, context: context)
+        }
+    }
+}
+
+/// A typed client for `plexus.testing.v1.BenchService`.
+public struct Plexus_Testing_V1_BenchServiceClient: Sendable {
+    public let channel: PlexusChannel
+
+    public init(channel: PlexusChannel) {
+        self.channel = channel
+    }
+
+    /// Calls `Echo`.
+    public func echo(_ request: Plexus_Testing_V1_Payload, options: CallOptions = .defaults) async throws -> Plexus_Testing_V1_Payload {
+        try await channel.unary(Plexus_Testing_V1_BenchService.Method.echo, request: request, responseType: Plexus_Testing_V1_Payload.self, options: options).message
+    }
+
+    /// Calls `Sink`.
+    public func sink(options: CallOptions = .defaults, body: (RequestWriter<Plexus_Testing_V1_Payload>) async throws -> Void) async throws -> Plexus_Testing_V1_StreamingInputCallResponse {
+        try await channel.clientStreaming(Plexus_Testing_V1_BenchService.Method.sink, requestType: Plexus_Testing_V1_Payload.self, responseType: Plexus_Testing_V1_StreamingInputCallResponse.self, options: options, body: body).message
+    }
+
+    /// Calls `EchoStream`.
+    public func echoStream<R>(options: CallOptions = .defaults, body: (RequestWriter<Plexus_Testing_V1_Payload>, ResponseStream<Plexus_Testing_V1_Payload>) async throws -> R) async throws -> R {
+        try await channel.bidirectionalStreaming(Plexus_Testing_V1_BenchService.Method.echoStream, requestType: Plexus_Testing_V1_Payload.self, responseType: Plexus_Testing_V1_Payload.self, options: options, body: body)
+    }
+}

@@ -15,7 +15,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
     let method: MethodDescriptor
     // Strong: the connection drops the call from its table when the call ends, so no cycle outlives it.
     let connection: ClientConnection
-    var loop: EventLoop { connection.loop }
+    let loop: EventLoop
     var deadlineTimer: LoopTimer?
 
     /// Unary and client-streaming calls: resumed with the final outcome.
@@ -43,6 +43,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
         self.id = id
         self.method = method
         self.connection = connection
+        self.loop = connection.loop
         self.sendWindow = sendWindow
     }
 
@@ -173,6 +174,13 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
             return continuation.resume()
         }
         sendWaiters.append((write, continuation))
+    }
+
+    /// Writes now when nothing is queued and credit allows; false otherwise.
+    func trySendNow(_ write: (inout [UInt8]) -> Void) -> Bool {
+        guard canSend, sendWaiters.isEmpty else { return false }
+        connection.send(self, endStream: false, write)
+        return true
     }
 
     func resumeSenders() {

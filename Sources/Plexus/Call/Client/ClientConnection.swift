@@ -66,10 +66,15 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
     func send(_ call: ClientCall, endStream: Bool, _ message: (inout [UInt8]) -> Void) -> Int {
         var header = FrameHeader(kind: .message, streamID: call.id, flags: .message)
         if endStream { header.flags.insert(.endStream) }
+        // Credit counts payload bytes only (PROTOCOL.md §5), as the receiver does.
         let size = tcp.withOutput { out -> Int in
-            let start = out.count
-            FrameCodec.append(header, into: &out, payload: message)
-            return out.count - start
+            var payloadSize = 0
+            FrameCodec.append(header, into: &out) { out in
+                let start = out.count
+                message(&out)
+                payloadSize = out.count - start
+            }
+            return payloadSize
         }
         call.sendWindow -= size
         return size
@@ -105,8 +110,12 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
         if goingAway && calls.isEmpty { tcp.closeGracefully() }
     }
 
+    /// Why the server said GOAWAY, for the errors of calls the close then ends.
+    private var goAwayReason: String?
+
     override func goAwayReceived(_ goAway: GoAway) {
         goingAway = true
+        goAwayReason = "\(goAway.code): \(goAway.reason)"
         // Streams above last_stream_id were not processed: they may be retried elsewhere.
         for call in Array(calls.values) where goAway.lastStreamID > 0 && call.id > goAway.lastStreamID {
             call.finish(status: Status(code: .unavailable, message: "the server is going away (\(goAway.reason)); the call was not processed"))
@@ -116,7 +125,8 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
     }
 
     override func closedWith(_ error: LoopError?) {
-        let reason = error.map { "\($0)" } ?? "closed"
+        var reason = error.map { "\($0)" } ?? "closed"
+        if let goAwayReason { reason += " (server sent GOAWAY \(goAwayReason))" }
         for call in Array(calls.values) {
             call.finish(status: Status(code: .unavailable, message: "connection lost: \(reason)"))
         }

@@ -15,6 +15,10 @@ public final class PlexusChannel: @unchecked Sendable {  // `state` is touched o
     public let configuration: ClientConfiguration
     let loop: EventLoop
     private let ownsLoop: Bool
+
+    /// The loop the channel's connection lives on. Tasks that prefer it as their executor
+    /// (`Task(executorPreference: channel.eventLoop)`) start and finish calls without a thread hop.
+    public var eventLoop: EventLoop { loop }
     private var state = State()
 
     enum Phase { case idle, connecting, ready, backoff, closed }

@@ -65,6 +65,8 @@ public struct RequestWriter<Message: ProtoMessage>: Sendable {
     /// Sends one message.
     public func write(_ message: Message) async throws {
         let call = self.call
+        // On the loop (a task preferring it as executor) with credit: write without a hop.
+        if call.loop.inEventLoop, call.trySendNow({ message.serialize(appendingTo: &$0) }) { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             call.loop.execute { call.send({ message.serialize(appendingTo: &$0) }, continuation) }
         }

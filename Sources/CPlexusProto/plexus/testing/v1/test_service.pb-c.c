@@ -1011,3 +1011,56 @@ void plexus__testing__v1__unimplemented_service__init (Plexus__Testing__V1__Unim
                                      &plexus__testing__v1__unimplemented_service__descriptor,
                                      (ProtobufCServiceDestroy) destroy);
 }
+static const ProtobufCMethodDescriptor plexus__testing__v1__bench_service__method_descriptors[3] =
+{
+  { "Echo", &plexus__testing__v1__payload__descriptor, &plexus__testing__v1__payload__descriptor },
+  { "Sink", &plexus__testing__v1__payload__descriptor, &plexus__testing__v1__streaming_input_call_response__descriptor },
+  { "EchoStream", &plexus__testing__v1__payload__descriptor, &plexus__testing__v1__payload__descriptor },
+};
+const unsigned plexus__testing__v1__bench_service__method_indices_by_name[] = {
+  0,        /* Echo */
+  2,        /* EchoStream */
+  1         /* Sink */
+};
+const ProtobufCServiceDescriptor plexus__testing__v1__bench_service__descriptor =
+{
+  PROTOBUF_C__SERVICE_DESCRIPTOR_MAGIC,
+  "plexus.testing.v1.BenchService",
+  "BenchService",
+  "Plexus__Testing__V1__BenchService",
+  "plexus.testing.v1",
+  3,
+  plexus__testing__v1__bench_service__method_descriptors,
+  plexus__testing__v1__bench_service__method_indices_by_name
+};
+void plexus__testing__v1__bench_service__echo(ProtobufCService *service,
+                                              const Plexus__Testing__V1__Payload *input,
+                                              Plexus__Testing__V1__Payload_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &plexus__testing__v1__bench_service__descriptor);
+  service->invoke(service, 0, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void plexus__testing__v1__bench_service__sink(ProtobufCService *service,
+                                              const Plexus__Testing__V1__Payload *input,
+                                              Plexus__Testing__V1__StreamingInputCallResponse_Closure closure,
+                                              void *closure_data)
+{
+  assert(service->descriptor == &plexus__testing__v1__bench_service__descriptor);
+  service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void plexus__testing__v1__bench_service__echo_stream(ProtobufCService *service,
+                                                     const Plexus__Testing__V1__Payload *input,
+                                                     Plexus__Testing__V1__Payload_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &plexus__testing__v1__bench_service__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void plexus__testing__v1__bench_service__init (Plexus__Testing__V1__BenchService_Service *service,
+                                               Plexus__Testing__V1__BenchService_ServiceDestroy destroy)
+{
+  protobuf_c_service_generated_init (&service->base,
+                                     &plexus__testing__v1__bench_service__descriptor,
+                                     (ProtobufCServiceDestroy) destroy);
+}

@@ -468,6 +468,45 @@ void plexus__testing__v1__unimplemented_service__unimplemented_call(ProtobufCSer
                                                                     const Plexus__Testing__V1__Empty *input,
                                                                     Plexus__Testing__V1__Empty_Closure closure,
                                                                     void *closure_data);
+typedef struct Plexus__Testing__V1__BenchService_Service Plexus__Testing__V1__BenchService_Service;
+struct Plexus__Testing__V1__BenchService_Service
+{
+  ProtobufCService base;
+  void (*echo)(Plexus__Testing__V1__BenchService_Service *service,
+               const Plexus__Testing__V1__Payload *input,
+               Plexus__Testing__V1__Payload_Closure closure,
+               void *closure_data);
+  void (*sink)(Plexus__Testing__V1__BenchService_Service *service,
+               const Plexus__Testing__V1__Payload *input,
+               Plexus__Testing__V1__StreamingInputCallResponse_Closure closure,
+               void *closure_data);
+  void (*echo_stream)(Plexus__Testing__V1__BenchService_Service *service,
+                      const Plexus__Testing__V1__Payload *input,
+                      Plexus__Testing__V1__Payload_Closure closure,
+                      void *closure_data);
+};
+typedef void (*Plexus__Testing__V1__BenchService_ServiceDestroy)(Plexus__Testing__V1__BenchService_Service *);
+void plexus__testing__v1__bench_service__init (Plexus__Testing__V1__BenchService_Service *service,
+                                               Plexus__Testing__V1__BenchService_ServiceDestroy destroy);
+#define PLEXUS__TESTING__V1__BENCH_SERVICE__BASE_INIT \
+    { &plexus__testing__v1__bench_service__descriptor, protobuf_c_service_invoke_internal, NULL }
+#define PLEXUS__TESTING__V1__BENCH_SERVICE__INIT(function_prefix__) \
+    { PLEXUS__TESTING__V1__BENCH_SERVICE__BASE_INIT,\
+      function_prefix__ ## echo,\
+      function_prefix__ ## sink,\
+      function_prefix__ ## echo_stream  }
+void plexus__testing__v1__bench_service__echo(ProtobufCService *service,
+                                              const Plexus__Testing__V1__Payload *input,
+                                              Plexus__Testing__V1__Payload_Closure closure,
+                                              void *closure_data);
+void plexus__testing__v1__bench_service__sink(ProtobufCService *service,
+                                              const Plexus__Testing__V1__Payload *input,
+                                              Plexus__Testing__V1__StreamingInputCallResponse_Closure closure,
+                                              void *closure_data);
+void plexus__testing__v1__bench_service__echo_stream(ProtobufCService *service,
+                                                     const Plexus__Testing__V1__Payload *input,
+                                                     Plexus__Testing__V1__Payload_Closure closure,
+                                                     void *closure_data);
 
 /* --- descriptors --- */
 
@@ -483,6 +522,7 @@ extern const ProtobufCMessageDescriptor plexus__testing__v1__streaming_output_ca
 extern const ProtobufCMessageDescriptor plexus__testing__v1__streaming_output_call_response__descriptor;
 extern const ProtobufCServiceDescriptor plexus__testing__v1__test_service__descriptor;
 extern const ProtobufCServiceDescriptor plexus__testing__v1__unimplemented_service__descriptor;
+extern const ProtobufCServiceDescriptor plexus__testing__v1__bench_service__descriptor;
 
 PROTOBUF_C__END_DECLS
 
