@@ -132,6 +132,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "plexus-demo-client",
+            dependencies: ["Plexus", "PlexusInterop", "PlexusProto"],
+            path: "Examples/DemoClient",
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Test fixtures (a .proto exercising every feature, generated and committed)
         .target(
             name: "CPlexusTestProto",

@@ -97,7 +97,8 @@ final class TCPTests: XCTestCase {
             XCTAssertFalse(client.isWritable)
         }
         // The server is not reading: the client's output stays buffered.
-        try await Task.sleep(for: .milliseconds(200))
+        try await waitUntil { pendingAfterWrite.withLock { $0 } > 0 }
+        try await Task.sleep(for: .milliseconds(100))
         XCTAssertEqual(pendingAfterWrite.withLock { $0 }, 32 << 20)
         let stillPending = try await loop.submit { client.pendingWriteBytes }
         XCTAssertGreaterThan(stillPending, 1 << 20)
