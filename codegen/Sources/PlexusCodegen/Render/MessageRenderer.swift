@@ -159,9 +159,14 @@ struct MessageRenderer {
 
     // MARK: Oneofs
 
+    /// The fields of oneof number `oneof`, in declaration order.
+    static func members(ofOneof oneof: Int, in plans: [FieldPlan]) -> [FieldPlan] {
+        plans.filter { if case .oneofMember(let o) = $0.shape { return o == oneof } else { return false } }
+    }
+
     func renderOneofEnums(_ message: MessageDescriptor, plans: [FieldPlan], into out: inout CodeWriter) throws(GeneratorError) {
         for (i, oneofName) in message.oneofs.enumerated() {
-            let members = plans.filter { if case .oneofMember(let o) = $0.shape { return o == i } else { return false } }
+            let members = Self.members(ofOneof: i, in: plans)
             guard !members.isEmpty else { continue }
             let recursive = members.contains { $0.field.type == .message && table.isRecursive(owner: message.fullName, target: $0.field.typeName) }
             out.line("/// The members of oneof `\(oneofName)`.")
@@ -206,7 +211,7 @@ struct MessageRenderer {
             case .oneofMember(let oneof):
                 guard !doneOneofs.contains(oneof) else { continue }
                 doneOneofs.insert(oneof)
-                let members = plans.filter { if case .oneofMember(let o) = $0.shape { return o == oneof } else { return false } }
+                let members = Self.members(ofOneof: oneof, in: plans)
                 let property = Naming.propertyName(message.oneofs[oneof])
                 out.line("switch r.oneofCase(\(plan.index)) {")
                 for member in members {
@@ -258,7 +263,7 @@ struct MessageRenderer {
             case .oneofMember(let oneof):
                 guard !doneOneofs.contains(oneof) else { continue }
                 doneOneofs.insert(oneof)
-                let members = plans.filter { if case .oneofMember(let o) = $0.shape { return o == oneof } else { return false } }
+                let members = Self.members(ofOneof: oneof, in: plans)
                 let property = Naming.escaped(Naming.propertyName(message.oneofs[oneof]))
                 out.line("switch self.\(property) {")
                 for member in members {
