@@ -152,3 +152,17 @@ final class ConnectionTests: ServerTestCase {
         }
     }
 }
+
+final class SharedServerTests: XCTestCase {
+    func testTheSharedServerIsStartedOnceAndServesEveryRegisteredService() async throws {
+        let first = try await PlexusServer.shared()
+        let second = try await PlexusServer.shared()
+        XCTAssertTrue(first === second)
+        XCTAssertGreaterThan(first.port, 0, "PLEXUS_TCP_PORT defaults to 0 and the real port is readable")
+        first.register(ControlledService(observations: Observations()))
+        let channel = PlexusChannel(host: "127.0.0.1", port: first.port)
+        let reply = try await Plexus_Test_V1_TestServiceClient(channel: channel).unary(makeScalars("shared"))
+        XCTAssertEqual(reply.text, "shared")
+        await channel.close()
+    }
+}
