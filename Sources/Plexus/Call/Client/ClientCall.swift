@@ -19,23 +19,23 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
     var deadlineTimer: LoopTimer?
 
     /// Unary and client-streaming calls: resumed with the final outcome.
-    var responseContinuation: CheckedContinuation<RawResponse, any Error>?
+    var responseContinuation: UnsafeContinuation<RawResponse, any Error>?
     // Streaming responses.
     private var inbox = Deque<[UInt8]>()
-    private var inboxWaiter: CheckedContinuation<[[UInt8]], any Error>?
+    private var inboxWaiter: UnsafeContinuation<[[UInt8]], any Error>?
     private var consumedSinceUpdate = 0
     private(set) var headers = Metadata()
     private(set) var trailers = Metadata()
     private var lastPayload: [UInt8]?
     private(set) var finalStatus: Status?
-    private var headersWaiters: [CheckedContinuation<Metadata, any Error>] = []
+    private var headersWaiters: [UnsafeContinuation<Metadata, any Error>] = []
 
     // Sending.
     var sendWindow: Int
     /// Whether OPEN went out (it waits while the server's stream limit is reached).
     var opened = false
     /// Writers waiting for credit: what to write, and whom to tell.
-    private var sendWaiters = Deque<(write: (inout [UInt8]) -> Void, continuation: CheckedContinuation<Void, any Error>)>()
+    private var sendWaiters = Deque<(write: (inout [UInt8]) -> Void, continuation: UnsafeContinuation<Void, any Error>)>()
     private(set) var halfClosed = false
     private var pendingHalfClose = false
 
@@ -118,7 +118,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
         }
     }
 
-    private func deliverEnd(to waiter: CheckedContinuation<[[UInt8]], any Error>) {
+    private func deliverEnd(to waiter: UnsafeContinuation<[[UInt8]], any Error>) {
         guard let status = finalStatus else { return }
         if status.code == .ok {
             waiter.resume(returning: [])
@@ -135,7 +135,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
     // MARK: Reading (from ResponseStream, via the loop)
 
     /// All payloads that have arrived, waiting for at least one; empty = the stream ended OK.
-    func takePayloads(_ continuation: CheckedContinuation<[[UInt8]], any Error>) {
+    func takePayloads(_ continuation: UnsafeContinuation<[[UInt8]], any Error>) {
         if !inbox.isEmpty {
             let all = Array(inbox)
             inbox.removeAll(keepingCapacity: true)
@@ -148,7 +148,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
         }
     }
 
-    func waitForHeaders(_ continuation: CheckedContinuation<Metadata, any Error>) {
+    func waitForHeaders(_ continuation: UnsafeContinuation<Metadata, any Error>) {
         if !headers.isEmpty || finalStatus != nil {
             continuation.resume(returning: headers)
         } else {
@@ -162,7 +162,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
 
     /// Writes a message now when credit allows, else when it arrives; resumes `continuation`
     /// once written (or with the call's error).
-    func send(_ write: @escaping (inout [UInt8]) -> Void, _ continuation: CheckedContinuation<Void, any Error>) {
+    func send(_ write: @escaping (inout [UInt8]) -> Void, _ continuation: UnsafeContinuation<Void, any Error>) {
         if let status = finalStatus {
             return continuation.resume(throwing: RPCError(status: status.code == .ok ? Status(code: .cancelled, message: "the call already ended") : status, trailers: trailers))
         }

@@ -8,7 +8,7 @@ extension PlexusChannel {
     ) async throws -> ClientResponse<Res> {
         let handle = CallHandle()
         let raw = try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RawResponse, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<RawResponse, any Error>) in
                 startCall(method, options: options, endStream: true, message: { request.serialize(appendingTo: &$0) },
                           handle: handle, continuation: continuation) { _ in }
             }
@@ -32,8 +32,8 @@ extension PlexusChannel {
 
     private func start(_ method: MethodDescriptor, options: CallOptions, endStream: Bool,
                        message: (@Sendable (inout [UInt8]) -> Void)?, handle: CallHandle,
-                       continuation: CheckedContinuation<RawResponse, any Error>?) async throws -> ClientCall {
-        try await withCheckedThrowingContinuation { (started: CheckedContinuation<ClientCall, any Error>) in
+                       continuation: UnsafeContinuation<RawResponse, any Error>?) async throws -> ClientCall {
+        try await withUnsafeThrowingContinuation { (started: UnsafeContinuation<ClientCall, any Error>) in
             startCall(method, options: options, endStream: endStream, message: message, handle: handle, continuation: continuation) { result in
                 started.resume(with: result.mapError { $0 as any Error })
             }
@@ -67,7 +67,7 @@ extension PlexusChannel {
             let raw: RawResponse
             do {
                 try await body(RequestWriter(call: call))
-                raw = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<RawResponse, any Error>) in
+                raw = try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<RawResponse, any Error>) in
                     call.loop.execute {
                         call.halfClose()
                         call.awaitResponse(continuation)
@@ -101,7 +101,7 @@ extension PlexusChannel {
 
 extension ClientCall {
     /// Resumes `continuation` with the final outcome (now if the call already ended).
-    func awaitResponse(_ continuation: CheckedContinuation<RawResponse, any Error>) {
+    func awaitResponse(_ continuation: UnsafeContinuation<RawResponse, any Error>) {
         if let status = finalStatus {
             continuation.resume(returning: RawResponse(payload: takeLastPayload(), headers: headers, trailers: trailers, status: status))
         } else {

@@ -158,7 +158,7 @@ public final class PlexusChannel: @unchecked Sendable {  // `state` is touched o
     /// Starts a call on the loop; `started` gets the call or the reason it could not start.
     func startCall(_ method: MethodDescriptor, options: CallOptions, endStream: Bool,
                    message: (@Sendable (inout [UInt8]) -> Void)?, handle: CallHandle,
-                   continuation: CheckedContinuation<RawResponse, any Error>?,
+                   continuation: UnsafeContinuation<RawResponse, any Error>?,
                    started: @escaping @Sendable (Result<ClientCall, RPCError>) -> Void) {
         let body: @Sendable () -> Void = { [self] in
             self.withConnection { result in

@@ -17,7 +17,7 @@ public struct ResponseStream<Message: ProtoMessage>: AsyncSequence, Sendable {
             if index == buffered.count {
                 if ended { return nil }
                 let call = self.call
-                buffered = try await withCheckedThrowingContinuation { continuation in
+                buffered = try await withUnsafeThrowingContinuation { continuation in
                     call.loop.execute { call.takePayloads(continuation) }
                 }
                 index = 0
@@ -42,7 +42,7 @@ public struct ResponseStream<Message: ProtoMessage>: AsyncSequence, Sendable {
     public var headers: Metadata {
         get async throws {
             let call = self.call
-            return try await withCheckedThrowingContinuation { continuation in
+            return try await withUnsafeThrowingContinuation { continuation in
                 call.loop.execute { call.waitForHeaders(continuation) }
             }
         }
@@ -67,7 +67,7 @@ public struct RequestWriter<Message: ProtoMessage>: Sendable {
         let call = self.call
         // On the loop (a task preferring it as executor) with credit: write without a hop.
         if call.loop.inEventLoop, call.trySendNow({ message.serialize(appendingTo: &$0) }) { return }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             call.loop.execute { call.send({ message.serialize(appendingTo: &$0) }, continuation) }
         }
     }

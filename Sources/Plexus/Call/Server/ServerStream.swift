@@ -16,12 +16,12 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
     // Input.
     private var inbox = Deque<[UInt8]>()
     private var inputFinished = false
-    private var inputWaiter: CheckedContinuation<[UInt8]?, any Error>?
+    private var inputWaiter: UnsafeContinuation<[UInt8]?, any Error>?
     private var consumedSinceUpdate = 0
 
     // Output.
     var sendWindow: Int
-    private var sendWaiters = Deque<CheckedContinuation<Void, any Error>>()
+    private var sendWaiters = Deque<UnsafeContinuation<Void, any Error>>()
     private var headersSent = false
     private(set) var closed = false
 
@@ -71,7 +71,13 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
 
     /// The next request payload, or nil when the client half-closed.
     func nextPayload() async throws -> [UInt8]? {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<[UInt8]?, any Error>) in
+        // On the loop with a message waiting (the common case: unary requests ride in OPEN),
+        // no continuation is needed.
+        if loop.inEventLoop, let bytes = inbox.popFirst() {
+            consumed(bytes.count)
+            return bytes
+        }
+        return try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<[UInt8]?, any Error>) in
             onLoop {
                 if let bytes = self.inbox.popFirst() {
                     self.consumed(bytes.count)
@@ -107,7 +113,7 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
             try writeMessage(message)
             return
         }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             onLoop {
                 if self.closed { return continuation.resume(throwing: CancellationError()) }
                 if self.canSend && self.sendWaiters.isEmpty { return continuation.resume() }
@@ -121,7 +127,7 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
 
     private func onLoopThrowing(_ body: @escaping @Sendable () throws -> Void) async throws {
         if loop.inEventLoop { return try body() }
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+        try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             loop.execute { continuation.resume(with: Result { try body() }) }
         }
     }
