@@ -123,7 +123,9 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
         enqueue(.closure(job))
     }
 
-    private func enqueue(_ job: Job) {
+    /// Enqueues `job`; false when the loop has stopped (the job will never run).
+    @discardableResult
+    private func enqueue(_ job: Job) -> Bool {
         let accepted = queue.withLock { queue -> Bool in
             guard !queue.stopped else { return false }
             queue.jobs.append(job)
@@ -135,6 +137,7 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
             // uv_async_send is thread safe and coalesces.
             uv_async_send(wakeup)
         }
+        return accepted
     }
 
     /// True while `drain` runs (read on the loop thread only).
@@ -177,9 +180,8 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
     /// Runs `body` on the loop thread and returns its result.
     public func submit<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
-            let accepted = queue.withLock { !$0.stopped }
-            guard accepted else { return continuation.resume(throwing: LoopError.loopClosed) }
-            execute { continuation.resume(with: Result { try body() }) }
+            let accepted = enqueue(.closure { continuation.resume(with: Result { try body() }) })
+            if !accepted { continuation.resume(throwing: LoopError.loopClosed) }
         }
     }
 

@@ -34,7 +34,6 @@ public final class PlexusServer: Sendable {
 
     /// Binds and starts accepting connections.
     public func start() async throws {
-        let router = state.withLock { $0.router }
         let configuration = self.configuration
         let listener = try await TCPListener.listen(host: configuration.host, port: configuration.port, on: group.loops) { [weak self] tcp in
             guard let self else { return tcp.close() }
@@ -43,7 +42,6 @@ public final class PlexusServer: Sendable {
             self.state.withLock { $0.connections[ObjectIdentifier(connection)] = connection }
             connection.start()
         }
-        _ = router
         state.withLock {
             $0.listener = listener
             $0.started = true
