@@ -12,7 +12,7 @@ PYTHON := $(VENV)/bin/python
 SWIFT_BUILD_FLAGS ?=
 
 .PHONY: help deps test-deps venv build generate check-generated test test-swift test-python \
-        test-sanitize demo bench bench-codec clean
+        test-sanitize test-tsan demo bench bench-codec clean
 
 help:
 	@echo "make demo    run the demo (installs what it needs)"
@@ -59,7 +59,7 @@ check-generated: generate
 	fi
 	@echo "generated code matches the committed files"
 
-test: test-deps venv check-generated test-swift test-python test-sanitize
+test: test-deps venv check-generated test-swift test-python test-sanitize test-tsan
 	@echo "all tests passed"
 
 # Tests run on a release build (with testing enabled): the request-plane tests move hundreds of
@@ -79,6 +79,14 @@ test-sanitize: test-deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0 \
 	  swift test --skip-build --sanitize=address --scratch-path .build-asan \
 	    --filter 'PlexusLoopTests|PlexusCodecTests|InteropTests'
+
+# The loop and the request plane under ThreadSanitizer (the 256 MiB flow-control test is left
+# to the release run: under TSan it takes minutes).
+test-tsan: test-deps
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+	    --filter 'PlexusLoopTests|InteropTests|CallTests|ConnectionTests|FlowControlTests' \
+	    --skip testFlowControlBoundsServerMemoryUnderASlowReader
 
 demo: deps venv
 	bash Scripts/demo.sh
