@@ -125,6 +125,18 @@ final class CallTests: ServerTestCase {
         XCTAssertEqual(ok.text, "fine")
     }
 
+    func testACallsOwnResponseLimitFailsOnlyThatCall() async throws {
+        let small = CallOptions(maxResponseMessageSize: 100)
+        let error = await expectRPCError(.resourceExhausted) {
+            _ = try await self.client.unary(makeScalars("big", i32: 1000), options: small)
+        }
+        XCTAssertTrue(error?.message.contains("maxResponseMessageSize") == true, "\(String(describing: error))")
+        let fits = try await client.unary(makeScalars("big", i32: 50), options: small)
+        XCTAssertEqual(fits.data.count, 50)
+        let unlimited = try await client.unary(makeScalars("big", i32: 1000))
+        XCTAssertEqual(unlimited.data.count, 1000)
+    }
+
     func testFlowControlBoundsServerMemoryUnderASlowReader() async throws {
         let before = residentBytes()
         let chunk = [UInt8](repeating: 9, count: 64 * 1024)

@@ -6,29 +6,6 @@ import XCTest
 
 /// Connection-level behaviour: malformed peers, limits, shutdown, keepalive, reconnects.
 final class ConnectionTests: ServerTestCase {
-    /// A raw TCP peer that records what it receives.
-    func rawPeer(port: Int) async throws -> (TCPConnection, Locked<[UInt8]>, EventLoop) {
-        let loop = EventLoop()
-        let received = Locked<[UInt8]>([])
-        let tcp = try await TCPConnection.connect(on: loop, host: "127.0.0.1", port: port)
-        loop.execute {
-            tcp.onRead = { bytes in received.withLock { $0 += bytes.copiedBytes() } }
-            tcp.startReading()
-        }
-        return (tcp, received, loop)
-    }
-
-    func frames(_ bytes: [UInt8]) throws -> [FrameHeader] {
-        var decoder = FrameDecoder(maxHeaderSize: 1 << 20, maxPayloadSize: 1 << 24)
-        var headers: [FrameHeader] = []
-        try bytes.withUnsafeBytes { raw in
-            try decoder.feed(raw) { event in
-                if case .frame(let header, _) = event { headers.append(header) }
-            }
-        }
-        return headers
-    }
-
     func testMalformedFrameClosesOnlyThatConnectionWithGoAway() async throws {
         _ = try await client.unary(makeScalars("warm up"))
         let (tcp, received, loop) = try await rawPeer(port: server.port)

@@ -1,4 +1,4 @@
-import Plexus
+@testable import Plexus
 import PlexusLoop
 import PlexusProto
 import PlexusTestProto
@@ -112,6 +112,31 @@ class ServerTestCase: XCTestCase {
             XCTFail("expected RPCError \(code), got \(error)", file: file, line: line)
         }
         return nil
+    }
+}
+
+extension ServerTestCase {
+    /// A raw TCP peer that records what it receives.
+    func rawPeer(port: Int) async throws -> (TCPConnection, Locked<[UInt8]>, EventLoop) {
+        let loop = EventLoop()
+        let received = Locked<[UInt8]>([])
+        let tcp = try await TCPConnection.connect(on: loop, host: "127.0.0.1", port: port)
+        loop.execute {
+            tcp.onRead = { bytes in received.withLock { $0 += bytes.copiedBytes() } }
+            tcp.startReading()
+        }
+        return (tcp, received, loop)
+    }
+
+    func frames(_ bytes: [UInt8]) throws -> [FrameHeader] {
+        var decoder = FrameDecoder(maxHeaderSize: 1 << 20, maxPayloadSize: 1 << 24)
+        var headers: [FrameHeader] = []
+        try bytes.withUnsafeBytes { raw in
+            try decoder.feed(raw) { event in
+                if case .frame(let header, _) = event { headers.append(header) }
+            }
+        }
+        return headers
     }
 }
 

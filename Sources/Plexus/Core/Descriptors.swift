@@ -41,12 +41,15 @@ public struct CallOptions: Sendable {
     public var timeout: Duration?
     /// Request headers.
     public var metadata = Metadata()
-    /// Largest response message accepted (nil = the channel's limit).
+    /// Largest response message accepted, in bytes (nil = the channel's
+    /// ``ClientConfiguration/maxMessageSize``); a larger one fails the call with
+    /// RESOURCE_EXHAUSTED. It can only lower the channel's limit, which the server is told in HELLO.
     public var maxResponseMessageSize: Int?
 
-    public init(timeout: Duration? = nil, metadata: Metadata = Metadata()) {
+    public init(timeout: Duration? = nil, metadata: Metadata = Metadata(), maxResponseMessageSize: Int? = nil) {
         self.timeout = timeout
         self.metadata = metadata
+        self.maxResponseMessageSize = maxResponseMessageSize
     }
 
     public static var defaults: CallOptions { CallOptions() }

@@ -1,6 +1,6 @@
 /// How a call ended: one of gRPC's 17 codes (same names and numbers), a message, and typed
 /// details (each an encoded `google.protobuf.Any`).
-public struct Status: Sendable, Hashable, CustomStringConvertible {
+public struct Status: Error, Sendable, Hashable, CustomStringConvertible {
     /// A status code. Unknown numbers from a peer are kept as they are.
     public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
         public var rawValue: Int32

@@ -14,6 +14,9 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
     var peerMaxConcurrentStreams = 100
     var receivedHello = false
     var closed = false
+    /// Set once this side rejected the peer (GOAWAY for a connection error or a failed
+    /// HELLO): nothing more it sends is processed, even frames in the same read.
+    private(set) var rejected = false
     var keepaliveTimer: LoopTimer?
     var keepaliveInterval: Duration
     var keepaliveTimeout: Duration
@@ -94,8 +97,9 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
         lastActivity = .now
         awaitingPong = false
         do throws(FrameError) {
+            guard !closed, !rejected else { return }
             try decoder.feed(bytes) { (event) throws(FrameError) in
-                guard !closed else { return }
+                guard !closed, !rejected else { return }
                 switch event {
                 case .frame(let header, let payload):
                     try dispatch(header, payload)
@@ -152,7 +156,14 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
 
     /// A peer that breaks the protocol gets GOAWAY with the reason; only this connection closes.
     func protocolError(_ error: FrameError) {
-        sendGoAway(code: .internal, reason: error.description)
+        reject(code: .internal, reason: error.description)
+    }
+
+    /// Sends GOAWAY, stops processing the peer's frames and closes once GOAWAY is written.
+    func reject(code: Status.Code, reason: String) {
+        guard !rejected, !closed else { return }
+        sendGoAway(code: code, reason: reason)
+        rejected = true
         tcp.closeGracefully()
     }
 

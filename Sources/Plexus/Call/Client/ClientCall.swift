@@ -17,6 +17,8 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
     let connection: ClientConnection
     let loop: EventLoop
     var deadlineTimer: LoopTimer?
+    /// Largest response message this call accepts (nil = the connection's limit).
+    var maxResponseMessageSize: Int?
 
     /// Unary and client-streaming calls: resumed with the final outcome.
     var responseContinuation: UnsafeContinuation<RawResponse, any Error>?
@@ -58,6 +60,10 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
             let waiters = headersWaiters
             headersWaiters = []
             for waiter in waiters { waiter.resume(returning: headers) }
+        }
+        if let limit = maxResponseMessageSize, let payload, payload.count > limit {
+            // The call's own limit (CallOptions.maxResponseMessageSize), below the connection's.
+            return cancel(Status(code: .resourceExhausted, message: "response message of \(payload.count) bytes exceeds the call's limit of \(limit) bytes (CallOptions.maxResponseMessageSize)"))
         }
         switch header.kind {
         case .message:
@@ -208,7 +214,8 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
     /// Abandons the call: CANCEL to the server, `status` to the caller.
     func cancel(_ status: Status) {
         guard finalStatus == nil else { return }
-        connection.writeFrame(FrameHeader(kind: .cancel, streamID: id), payload: nil)
+        // A call still queued for a stream slot never reached the server: nothing to cancel there.
+        if opened { connection.writeFrame(FrameHeader(kind: .cancel, streamID: id), payload: nil) }
         finish(status: status)
     }
 }

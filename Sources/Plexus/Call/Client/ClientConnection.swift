@@ -1,3 +1,4 @@
+import DequeModule
 import PlexusLoop
 
 /// The client end of one connection: assigns stream ids and routes frames to calls.
@@ -23,7 +24,7 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
     var isUsable: Bool { !closed && !goingAway && nextStreamID < UInt32.max - 2 }
 
     /// Calls waiting for a stream slot (the server's max_concurrent_streams is reached).
-    private var queuedOpens: [(ClientCall, () -> Void)] = []
+    private var queuedOpens = Deque<(ClientCall, () -> Void)>()
     private var openStreams = 0
 
     /// Opens a stream: OPEN (with the first message when given) and a new call. Beyond the
@@ -32,6 +33,7 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
         let id = nextStreamID
         nextStreamID += 2
         let call = ClientCall(id: id, method: method, connection: self, sendWindow: peerInitialWindow)
+        call.maxResponseMessageSize = options.maxResponseMessageSize
         calls[id] = call
         if let timeout = options.timeout {
             let ms = max(1, timeout.milliseconds)
@@ -53,12 +55,25 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
             if endStream { call.markHalfClosed() }
             call.resumeSenders()
         }
-        if openStreams < peerMaxConcurrentStreams {
+        // OPENs go out in id order: behind any queued ones, whatever the current limit.
+        if openStreams < peerMaxConcurrentStreams && queuedOpens.isEmpty {
             sendOpen()
         } else {
             queuedOpens.append((call, sendOpen))
         }
         return call
+    }
+
+    /// Sends queued OPENs while the server's stream limit allows.
+    private func openQueued() {
+        while openStreams < peerMaxConcurrentStreams, !queuedOpens.isEmpty, !closed {
+            queuedOpens.removeFirst().1()
+        }
+    }
+
+    override func helloReceived(_ hello: Hello) throws(FrameError) {
+        // Calls made before the server's HELLO assumed the default limit; it may be higher.
+        openQueued()
     }
 
     /// Sends one message on `call` (credit was checked by the caller).
@@ -104,9 +119,7 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
         } else {
             queuedOpens.removeAll { $0.0 === call }
         }
-        while openStreams < peerMaxConcurrentStreams, !queuedOpens.isEmpty, !closed {
-            queuedOpens.removeFirst().1()
-        }
+        openQueued()
         if goingAway && calls.isEmpty { tcp.closeGracefully() }
     }
 

@@ -28,8 +28,8 @@ final class ServerConnection: FrameConnection, @unchecked Sendable {  // confine
 
     override func helloReceived(_ hello: Hello) throws(FrameError) {
         if let token = configuration.authToken, hello.authToken != token {
-            sendGoAway(code: .unauthenticated, reason: "missing or wrong auth token in HELLO")
-            tcp.closeGracefully()
+            // Frames after this HELLO (OPENs in the same read) are not processed.
+            reject(code: .unauthenticated, reason: "missing or wrong auth token in HELLO; set ClientConfiguration.authToken to the server's token")
         }
     }
 
