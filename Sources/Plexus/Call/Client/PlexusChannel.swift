@@ -9,6 +9,9 @@ import Glibc
 /// It connects on first use. When the connection drops, calls in flight fail with
 /// UNAVAILABLE, new calls fail fast with UNAVAILABLE, and the channel reconnects in the
 /// background with exponential backoff and jitter.
+///
+/// Call ``close()`` when done: a channel created without a loop runs its own loop thread until
+/// then.
 public final class PlexusChannel: @unchecked Sendable {  // `state` is touched only on `loop`
     public let host: String
     public let port: Int
