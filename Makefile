@@ -80,13 +80,15 @@ test-sanitize: test-deps
 	  swift test --skip-build --sanitize=address --scratch-path .build-asan \
 	    --filter 'PlexusLoopTests|PlexusCodecTests|InteropTests'
 
-# The loop and the request plane under ThreadSanitizer (the 256 MiB flow-control test is left
-# to the release run: under TSan it takes minutes).
+# The loop and the request plane under ThreadSanitizer. Left to the release and ASan runs: the
+# 256 MiB flow-control test (minutes under TSan) and the 8 MiB two-loop echo, which stalls
+# under TSan only (an open investigation, see the closing note of issue 4).
 test-tsan: test-deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
 	    --filter 'PlexusLoopTests|InteropTests|CallTests|ConnectionTests|FlowControlTests' \
-	    --skip testFlowControlBoundsServerMemoryUnderASlowReader
+	    --skip testFlowControlBoundsServerMemoryUnderASlowReader \
+	    --skip testEchoOfManyCoalescedWritesAndALargeTransfer
 
 demo: deps venv
 	bash Scripts/demo.sh

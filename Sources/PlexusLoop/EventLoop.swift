@@ -42,8 +42,15 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
     /// A name for diagnostics.
     public let name: String
 
+    /// Writing to a socket the peer closed raises SIGPIPE, whose default action kills the
+    /// process; a server must survive dead peers, so Plexus ignores it (libuv then reports EPIPE).
+    private static let ignoreSIGPIPE: Void = {
+        signal(SIGPIPE, SIG_IGN)
+    }()
+
     /// Starts a loop on a new thread.
     public init(name: String = "plexus-loop") {
+        Self.ignoreSIGPIPE
         self.name = name
         loop = .allocate(capacity: 1)
         uv_loop_init(loop)
@@ -52,7 +59,9 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
         readBuffer = .allocate(byteCount: 256 * 1024, alignment: 16)
         uv_async_init(loop, wakeup) { handle in
             guard let handle, let data = handle.pointee.data else { return }
-            Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue().drain()
+            let eventLoop = Unmanaged<EventLoop>.fromOpaque(data).takeUnretainedValue()
+            eventLoop.drain()
+            eventLoop.flushDirtyConnections()
         }
         uv_prepare_init(loop, flusher)
         let opaque = Unmanaged.passUnretained(self).toOpaque()

@@ -108,6 +108,8 @@ public final class TCPConnection: LoopResource, @unchecked Sendable {  // confin
         if count > 0 {
             let buffer = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(eventLoop.readBuffer)[0..<count])
             onRead?(buffer)
+            // Replies produced by this read go out together, now (one write per read).
+            if dirty { flush() }
         } else if count < 0 {
             let code = Int32(count)
             finish(code == UV_EOF.rawValue ? .endOfFile : LoopError(operation: "read from \(remoteAddress)", code: code))
