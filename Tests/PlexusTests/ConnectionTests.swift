@@ -53,6 +53,38 @@ final class ConnectionTests: ServerTestCase {
         await loop.shutdown()
     }
 
+    func testAClientSendingPastItsCreditFailsOnlyThatCall() async throws {
+        let (tcp, received, loop) = try await rawPeer(port: server.port)
+        loop.execute {
+            var out: [UInt8] = []
+            var hello = FrameHeader(kind: .hello)
+            hello.hello = Hello()
+            FrameCodec.append(hello, into: &out)
+            // A unary call whose handler takes its request and sleeps, then 6 MiB more that the
+            // client had no credit for (1 MiB window + 4 MiB for one overdrawing message).
+            var open = FrameHeader(kind: .open, streamID: 1, flags: .message)
+            open.method = Plexus_Test_V1_TestService.Method.unary.fullPath
+            FrameCodec.append(open, into: &out) { makeScalars("sleep").serialize(appendingTo: &$0) }
+            let chunk = [UInt8](repeating: 1, count: 64 * 1024)
+            for _ in 0..<96 {
+                FrameCodec.append(FrameHeader(kind: .message, streamID: 1, flags: .message), into: &out) { $0 += chunk }
+            }
+            tcp.write(out)
+        }
+        try await waitUntil {
+            (try? self.frames(received.withLock { $0 }).contains { $0.kind == .close }) == true
+        }
+        let close = try frames(received.withLock { $0 }).first { $0.kind == .close }
+        XCTAssertEqual(close?.streamID, 1)
+        XCTAssertEqual(close?.status?.code, .resourceExhausted)
+        XCTAssertTrue(close?.status?.message.contains("flow control") == true, "\(String(describing: close?.status))")
+        try await waitUntil { self.observations.cancelledCalls.withLock { $0 } == 1 }
+        // The connection itself lives on.
+        XCTAssertFalse(try frames(received.withLock { $0 }).contains { $0.kind == .goAway })
+        _ = try await client.unary(makeScalars("others are fine"))
+        await loop.shutdown()
+    }
+
     func testGracefulShutdownLetsInFlightCallsFinishAndRefusesNewOnes() async throws {
         let client = self.client
         // A call in flight: a client stream the test keeps open while the server shuts down.
@@ -114,6 +146,47 @@ final class ConnectionTests: ServerTestCase {
         await loop.shutdown()
     }
 
+    /// A server that ignores the client's max_message_size: the client fails that call with
+    /// RESOURCE_EXHAUSTED, skips the payload, and the connection keeps working.
+    func testAnOversizeResponseFromAMisbehavingServerFailsOnlyItsCall() async throws {
+        let loop = EventLoop()
+        let listener = try await TCPListener.listen(host: "127.0.0.1", port: 0, on: [loop]) { tcp in
+            var decoder = FrameDecoder(maxHeaderSize: 1 << 20, maxPayloadSize: 1 << 24)
+            var out: [UInt8] = []
+            var hello = FrameHeader(kind: .hello)
+            hello.hello = Hello()
+            FrameCodec.append(hello, into: &out)
+            tcp.write(out)
+            tcp.onRead = { bytes in
+                var reply: [UInt8] = []
+                try? decoder.feed(bytes) { event in
+                    guard case .frame(let header, _) = event, header.kind == .open else { return }
+                    var close = FrameHeader(kind: .close, streamID: header.streamID, flags: [.message, .endStream])
+                    close.status = Status(code: .ok)
+                    // The first call gets 2 MiB (over the client's 1 MiB), the next a small one.
+                    let size = header.streamID == 1 ? 2 * 1024 * 1024 : 3
+                    FrameCodec.append(close, into: &reply) { out in
+                        var m = makeScalars("reply")
+                        m.data = [UInt8](repeating: 5, count: size)
+                        m.serialize(appendingTo: &out)
+                    }
+                }
+                tcp.write(reply)
+            }
+            tcp.startReading()
+        }
+        var configuration = ClientConfiguration()
+        configuration.maxMessageSize = 1024 * 1024
+        let channel = PlexusChannel(host: "127.0.0.1", port: listener.port, configuration: configuration)
+        let client = Plexus_Test_V1_TestServiceClient(channel: channel)
+        let error = await expectRPCError(.resourceExhausted) { _ = try await client.unary(makeScalars("first")) }
+        XCTAssertTrue(error?.message.contains("exceeds the client's limit") == true, "\(String(describing: error))")
+        let second = try await client.unary(makeScalars("second"))
+        XCTAssertEqual(second.data.count, 3)
+        await channel.close()
+        await loop.shutdown()
+    }
+
     func testConfigurationFromEnvironment() throws {
         let c = try ServerConfiguration.fromEnvironment(["PLEXUS_TCP_HOST": "0.0.0.0", "PLEXUS_TCP_PORT": "7000", "PLEXUS_MAX_MESSAGE_SIZE": "1024"])
         XCTAssertEqual(c.host, "0.0.0.0")
@@ -123,6 +196,14 @@ final class ConnectionTests: ServerTestCase {
         XCTAssertThrowsError(try ServerConfiguration.fromEnvironment(["PLEXUS_TCP_PORT": "70000"])) { error in
             XCTAssertEqual((error as? ConfigurationError)?.variable, "PLEXUS_TCP_PORT")
             XCTAssertTrue("\(error)".contains("an integer from 0 to 65535"))
+        }
+        let more = try ServerConfiguration.fromEnvironment(["PLEXUS_GRACE_PERIOD_MS": "250", "PLEXUS_AUTH_TOKEN": "t"])
+        XCTAssertEqual(more.gracePeriod, .milliseconds(250))
+        XCTAssertEqual(more.authToken, "t")
+        XCTAssertEqual(try ClientConfiguration.fromEnvironment(["PLEXUS_AUTH_TOKEN": "t"]).authToken, "t")
+        XCTAssertThrowsError(try ServerConfiguration.fromEnvironment(["PLEXUS_GRACE_PERIOD_MS": "soon"])) { error in
+            XCTAssertEqual((error as? ConfigurationError)?.variable, "PLEXUS_GRACE_PERIOD_MS")
+            XCTAssertTrue("\(error)".contains("milliseconds"), "\(error)")
         }
         XCTAssertThrowsError(try ServerConfiguration.fromEnvironment(["PLEXUS_TCP_HOST": "my host"])) { error in
             XCTAssertEqual((error as? ConfigurationError)?.variable, "PLEXUS_TCP_HOST")

@@ -4,6 +4,10 @@ import PlexusInterop
 import PlexusProto
 import XCTest
 
+struct SetupError: Error, CustomStringConvertible {
+    let description: String
+}
+
 /// Server and client in separate processes: the `plexus-interop-server` and
 /// `plexus-interop-client` executables built beside this test bundle.
 final class SeparateProcessTests: XCTestCase {
@@ -15,7 +19,7 @@ final class SeparateProcessTests: XCTestCase {
     func executable(_ name: String) throws -> URL {
         let url = binDirectory.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: url.path) else {
-            throw XCTSkip("\(name) is not built in \(binDirectory.path); run `swift build --build-tests` first")
+            throw SetupError(description: "\(name) is not built in \(binDirectory.path); run `swift build --build-tests` first")
         }
         return url
     }
@@ -56,7 +60,7 @@ final class SeparateProcessTests: XCTestCase {
         let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("listening "), let port = Int(text.dropFirst("listening ".count)) else {
             process.terminate()
-            throw XCTSkip("plexus-interop-server did not report its port (got '\(text)')")
+            throw SetupError(description: "plexus-interop-server did not report its port (got '\(text)')")
         }
         return ServerProcess(process: process, stdin: stdin, port: port)
     }

@@ -61,7 +61,9 @@ extension String {
 /// ``PlexusServer/port``), `PLEXUS_MAX_MESSAGE_SIZE` (bytes, default 4 MiB),
 /// `PLEXUS_MAX_CONCURRENT_STREAMS` (default 100), `PLEXUS_MAX_HEADER_SIZE` (default 16 KiB),
 /// `PLEXUS_INITIAL_WINDOW` (bytes, default 1 MiB), `PLEXUS_KEEPALIVE_MS` (default 30000, 0 =
-/// off), `PLEXUS_KEEPALIVE_TIMEOUT_MS` (default 10000), `PLEXUS_LOOPS` (default 1).
+/// off), `PLEXUS_KEEPALIVE_TIMEOUT_MS` (default 10000), `PLEXUS_LOOPS` (default 1),
+/// `PLEXUS_GRACE_PERIOD_MS` (default 5000: how long ``PlexusServer/shutdown(gracePeriod:)``
+/// lets in-flight calls finish), `PLEXUS_AUTH_TOKEN` (default none: clients must send it in HELLO).
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 0
@@ -72,6 +74,8 @@ public struct ServerConfiguration: Sendable {
     public var keepaliveInterval: Duration = .seconds(30)
     public var keepaliveTimeout: Duration = .seconds(10)
     public var loopCount = 1
+    /// How long a shutdown lets in-flight calls finish before cancelling them.
+    public var gracePeriod: Duration = .seconds(5)
     /// When set, clients must send this token in HELLO.
     public var authToken: String?
 
@@ -89,6 +93,8 @@ public struct ServerConfiguration: Sendable {
         c.keepaliveInterval = try Environment.milliseconds("PLEXUS_KEEPALIVE_MS", environment, default: c.keepaliveInterval)
         c.keepaliveTimeout = try Environment.milliseconds("PLEXUS_KEEPALIVE_TIMEOUT_MS", environment, default: c.keepaliveTimeout)
         c.loopCount = try Environment.int("PLEXUS_LOOPS", environment, range: 1...256, default: c.loopCount)
+        c.gracePeriod = try Environment.milliseconds("PLEXUS_GRACE_PERIOD_MS", environment, default: c.gracePeriod)
+        if let token = Environment.get("PLEXUS_AUTH_TOKEN", environment), !token.isEmpty { c.authToken = token }
         return c
     }
 }
@@ -111,13 +117,14 @@ public struct ClientConfiguration: Sendable {
     public init() {}
 
     /// Defaults overridden by `PLEXUS_MAX_MESSAGE_SIZE`, `PLEXUS_INITIAL_WINDOW`,
-    /// `PLEXUS_KEEPALIVE_MS`, `PLEXUS_KEEPALIVE_TIMEOUT_MS`.
+    /// `PLEXUS_KEEPALIVE_MS`, `PLEXUS_KEEPALIVE_TIMEOUT_MS`, `PLEXUS_AUTH_TOKEN`.
     public static func fromEnvironment(_ environment: [String: String]? = nil) throws(ConfigurationError) -> ClientConfiguration {
         var c = ClientConfiguration()
         c.maxMessageSize = try Environment.int("PLEXUS_MAX_MESSAGE_SIZE", environment, range: 1...(1 << 30), default: c.maxMessageSize)
         c.initialWindow = try Environment.int("PLEXUS_INITIAL_WINDOW", environment, range: 1024...(1 << 30), default: c.initialWindow)
         c.keepaliveInterval = try Environment.milliseconds("PLEXUS_KEEPALIVE_MS", environment, default: c.keepaliveInterval)
         c.keepaliveTimeout = try Environment.milliseconds("PLEXUS_KEEPALIVE_TIMEOUT_MS", environment, default: c.keepaliveTimeout)
+        if let token = Environment.get("PLEXUS_AUTH_TOKEN", environment), !token.isEmpty { c.authToken = token }
         return c
     }
 }

@@ -9,9 +9,13 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
     /// Our limits, announced in our HELLO.
     let localHello: Hello
     /// The peer's limits (defaults until its HELLO arrives).
-    var peerMaxMessageSize = 4 * 1024 * 1024
-    var peerInitialWindow = 1024 * 1024
-    var peerMaxConcurrentStreams = 100
+    var peerMaxMessageSize = FrameConnection.defaultMaxMessageSize
+    var peerInitialWindow = FrameConnection.defaultWindow
+    var peerMaxConcurrentStreams = FrameConnection.defaultMaxConcurrentStreams
+    /// What a peer's HELLO means by 0, and what is assumed before it arrives (PROTOCOL.md §2).
+    static let defaultMaxMessageSize = 4 * 1024 * 1024
+    static let defaultWindow = 1024 * 1024
+    static let defaultMaxConcurrentStreams = 100
     var receivedHello = false
     var closed = false
     /// Set once this side rejected the peer (GOAWAY for a connection error or a failed
@@ -24,11 +28,15 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
     var lastActivity = ContinuousClock.now
 
     var initialWindow: Int { Int(localHello.initialWindow) }
+    /// The largest message payload this side accepts (not read from `decoder`, which is
+    /// exclusively accessed while it hands out frames).
+    let maxMessageSize: Int
 
     init(tcp: TCPConnection, hello: Hello, maxHeaderSize: Int, maxMessageSize: Int, keepaliveInterval: Duration, keepaliveTimeout: Duration) {
         self.tcp = tcp
         self.localHello = hello
         self.decoder = FrameDecoder(maxHeaderSize: maxHeaderSize, maxPayloadSize: maxMessageSize)
+        self.maxMessageSize = maxMessageSize
         self.keepaliveInterval = keepaliveInterval
         self.keepaliveTimeout = keepaliveTimeout
     }

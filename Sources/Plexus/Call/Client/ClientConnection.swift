@@ -105,7 +105,7 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
     }
 
     override func oversizePayload(_ header: FrameHeader, size: Int) {
-        calls[header.streamID]?.cancel(Status(code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's limit of \(decoder.maxPayloadSize) bytes"))
+        calls[header.streamID]?.cancel(Status(code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's limit of \(maxMessageSize) bytes (ClientConfiguration.maxMessageSize)"))
     }
 
     override func drained() {

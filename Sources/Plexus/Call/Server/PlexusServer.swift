@@ -60,9 +60,10 @@ public final class PlexusServer: Sendable {
         state.withLock { $0.connections[ObjectIdentifier(connection)] = nil }
     }
 
-    /// Stops accepting, sends GOAWAY, lets in-flight calls finish within `gracePeriod`, then
-    /// cancels what is left and closes every connection.
-    public func shutdown(gracePeriod: Duration = .seconds(5)) async {
+    /// Stops accepting, sends GOAWAY, lets in-flight calls finish within `gracePeriod` (nil =
+    /// ``ServerConfiguration/gracePeriod``), then cancels what is left and closes every connection.
+    public func shutdown(gracePeriod: Duration? = nil) async {
+        let gracePeriod = gracePeriod ?? configuration.gracePeriod
         let (listener, connections) = state.withLock { state -> (TCPListener?, [ServerConnection]) in
             let result = (state.listener, Array(state.connections.values))
             state.listener = nil

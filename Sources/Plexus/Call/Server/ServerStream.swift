@@ -18,6 +18,10 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
     private var inputFinished = false
     private var inputWaiter: UnsafeContinuation<[UInt8]?, any Error>?
     private var consumedSinceUpdate = 0
+    /// Request payload bytes received, and credit granted back with WINDOW_UPDATE: a client
+    /// that sends past its credit (PROTOCOL.md §5) fails its call instead of filling memory.
+    private var receivedBytes = 0
+    private var grantedBytes = 0
 
     // Output.
     var sendWindow: Int
@@ -43,6 +47,10 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
 
     func deliver(_ payload: UnsafeRawBufferPointer) {
         guard !closed, !inputFinished else { return }
+        receivedBytes += payload.count
+        if receivedBytes > creditAllowance {
+            return fail(Status(code: .resourceExhausted, message: "flow control violated: the client sent \(receivedBytes) request bytes on stream \(id) but was granted \(creditAllowance - connection.maxMessageSize) (send only while the stream's credit is above zero)"))
+        }
         let bytes = payload.copiedBytes()
         if let waiter = inputWaiter {
             inputWaiter = nil
@@ -64,9 +72,17 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
     private func consumed(_ count: Int) {
         consumedSinceUpdate += count
         if consumedSinceUpdate >= connection.initialWindow / 2 {
+            grantedBytes += consumedSinceUpdate
             connection.sendWindowUpdate(stream: id, increment: consumedSinceUpdate)
             consumedSinceUpdate = 0
         }
+    }
+
+    /// The most request bytes a client that honours credit can have sent: the initial window
+    /// (at least the 1 MiB default a client assumes before our HELLO arrives), what was granted
+    /// since, and one message that may overdraw.
+    private var creditAllowance: Int {
+        max(connection.initialWindow, FrameConnection.defaultWindow) + grantedBytes + connection.maxMessageSize
     }
 
     /// The next request payload, or nil when the client half-closed.
