@@ -1,3 +1,4 @@
+import Foundation
 @testable import Plexus
 import PlexusLoop
 import PlexusProto
@@ -213,9 +214,26 @@ final class ConnectionTests: ServerTestCase {
 
 final class SharedServerTests: XCTestCase {
     func testTheSharedServerIsStartedOnceAndServesEveryRegisteredService() async throws {
+        // A bad variable fails the first use with an error naming it; fixing it lets a later use succeed.
+        setenv("PLEXUS_TCP_PORT", "not-a-port", 1)
+        do {
+            _ = try await PlexusServer.shared()
+            XCTFail("a bad PLEXUS_TCP_PORT was accepted")
+        } catch let error as ConfigurationError {
+            XCTAssertEqual(error.variable, "PLEXUS_TCP_PORT")
+        }
+        unsetenv("PLEXUS_TCP_PORT")
+        // Concurrent first users share one server, each seeing the real port.
+        let servers = try await withThrowingTaskGroup(of: PlexusServer.self) { group in
+            for _ in 0..<8 { group.addTask { try await PlexusServer.shared() } }
+            var all: [PlexusServer] = []
+            for try await server in group { all.append(server) }
+            return all
+        }
+        XCTAssertTrue(servers.allSatisfy { $0 === servers[0] && $0.port > 0 })
         let first = try await PlexusServer.shared()
         let second = try await PlexusServer.shared()
-        XCTAssertTrue(first === second)
+        XCTAssertTrue(first === second && first === servers[0])
         XCTAssertGreaterThan(first.port, 0, "PLEXUS_TCP_PORT defaults to 0 and the real port is readable")
         first.register(ControlledService(observations: Observations()))
         let channel = PlexusChannel(host: "127.0.0.1", port: first.port)

@@ -91,4 +91,26 @@ final class FrameCodecTests: XCTestCase {
             XCTAssertEqual(error as? FrameError, .headerTooLarge(size: 65536, limit: 1024))
         }
     }
+
+    func testMessagePresenceIsTheFlagAlone() throws {
+        // An empty message: FLAG_MESSAGE with zero payload bytes is a message.
+        var bytes: [UInt8] = []
+        FrameCodec.append(FrameHeader(kind: .message, streamID: 1, flags: .message), into: &bytes)
+        FrameCodec.append(FrameHeader(kind: .halfClose, streamID: 1), into: &bytes)
+        var decoder = FrameDecoder(maxHeaderSize: 1024, maxPayloadSize: 1024)
+        var presence: [Bool] = []
+        try bytes.withUnsafeBytes { raw in
+            try decoder.feed(raw) { event in
+                if case .frame(_, let payload) = event { presence.append(payload != nil) }
+            }
+        }
+        XCTAssertEqual(presence, [true, false])
+        // Payload bytes without the flag are a protocol violation (a connection error).
+        var bad: [UInt8] = []
+        FrameCodec.append(FrameHeader(kind: .message, streamID: 1), into: &bad) { $0 += [1, 2] }
+        var strict = FrameDecoder(maxHeaderSize: 1024, maxPayloadSize: 1024)
+        XCTAssertThrowsError(try bad.withUnsafeBytes { raw in try strict.feed(raw) { _ in } }) { error in
+            XCTAssertTrue("\(error)".contains("without FLAG_MESSAGE"), "\(error)")
+        }
+    }
 }

@@ -82,7 +82,11 @@ struct FrameDecoder {
             guard buffer.count - offset >= total else { break }
             let headerBytes = UnsafeRawBufferPointer(rebasing: buffer[(offset + 8)..<(offset + 8 + headerLength)])
             let header = try FrameCodec.decodeHeader(headerBytes)
-            let payload: UnsafeRawBufferPointer? = header.flags.contains(.message) || payloadLength > 0
+            // Message presence is the flag alone (PROTOCOL.md §1); bytes without it are a bug.
+            guard header.flags.contains(.message) || payloadLength == 0 else {
+                throw FrameError.protocolViolation("a \(header.kind) frame on stream \(header.streamID) carries \(payloadLength) payload bytes without FLAG_MESSAGE")
+            }
+            let payload: UnsafeRawBufferPointer? = header.flags.contains(.message)
                 ? UnsafeRawBufferPointer(rebasing: buffer[(offset + 8 + headerLength)..<(offset + total)]) : nil
             offset += total
             try handle(.frame(header, payload: payload))

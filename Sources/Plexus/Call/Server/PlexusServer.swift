@@ -87,19 +87,37 @@ public final class PlexusServer: Sendable {
 
     // MARK: The shared per-process server (Dynamo-style)
 
-    private static let sharedServer = Locked<PlexusServer?>(nil)
+    /// The shared server's start, awaited by every caller; cleared when it fails so a later
+    /// call can try again (e.g. after fixing `PLEXUS_TCP_PORT`).
+    private static let sharedStart = Locked<Task<PlexusServer, any Error>?>(nil)
 
     /// The process's shared server, configured from `PLEXUS_*` environment variables and
-    /// started on first use; every service of the process registers on it.
+    /// started on first use; every service of the process registers on it. Concurrent first
+    /// callers all get the same server, and only once it listens (its ``port`` is the real one).
+    /// Throws ``ConfigurationError`` for a bad variable, or the bind error.
     public static func shared() async throws -> PlexusServer {
-        if let server = sharedServer.withLock({ $0 }) { return server }
-        let server = PlexusServer(configuration: try ServerConfiguration.fromEnvironment())
-        let winner = sharedServer.withLock { current -> PlexusServer in
+        let start = sharedStart.withLock { current -> Task<PlexusServer, any Error> in
             if let current { return current }
-            current = server
-            return server
+            let task = Task<PlexusServer, any Error> {
+                let server = PlexusServer(configuration: try ServerConfiguration.fromEnvironment())
+                do {
+                    try await server.start()
+                } catch {
+                    await server.shutdown(gracePeriod: .zero)  // stops the loop threads it made
+                    throw error
+                }
+                return server
+            }
+            current = task
+            return task
         }
-        if winner === server { try await server.start() }
-        return winner
+        do {
+            return try await start.value
+        } catch {
+            sharedStart.withLock { current in
+                if current == start { current = nil }
+            }
+            throw error
+        }
     }
 }
