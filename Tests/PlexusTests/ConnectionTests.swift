@@ -86,6 +86,28 @@ final class ConnectionTests: ServerTestCase {
         await loop.shutdown()
     }
 
+    func testAClientThatDisappearsGetsItsHandlersCancelled() async throws {
+        let (tcp, _, loop) = try await rawPeer(port: server.port)
+        loop.execute {
+            var out: [UInt8] = []
+            var hello = FrameHeader(kind: .hello)
+            hello.hello = Hello()
+            FrameCodec.append(hello, into: &out)
+            for id in [UInt32(1), 3, 5] {
+                var open = FrameHeader(kind: .open, streamID: id, flags: [.message, .endStream])
+                open.method = Plexus_Test_V1_TestService.Method.unary.fullPath
+                FrameCodec.append(open, into: &out) { makeScalars("sleep").serialize(appendingTo: &$0) }
+            }
+            tcp.write(out)
+        }
+        try await waitUntil { self.observations.requestMetadata.withLock { $0.count } == 3 }
+        let connections = server.connectionCount
+        loop.execute { tcp.close() }  // the peer vanishes without CANCEL or GOAWAY
+        try await waitUntil { self.observations.cancelledCalls.withLock { $0 } == 3 }
+        try await waitUntil { self.server.connectionCount == connections - 1 }
+        await loop.shutdown()
+    }
+
     func testGracefulShutdownLetsInFlightCallsFinishAndRefusesNewOnes() async throws {
         let client = self.client
         // A call in flight: a client stream the test keeps open while the server shuts down.

@@ -39,7 +39,8 @@ public struct MethodRouter: Sendable {
         services.insert(method.service)
         handlers[method.fullPath] = Handler(method: method) { stream in
             await stream.run { () async throws -> Res? in
-                let request: Req = try await stream.singleRequest()
+                let request: Req
+                if let ready: Req = try stream.readyRequest() { request = ready } else { request = try await stream.singleRequest() }
                 return try await handler(request, stream.context)
             }
         }
@@ -52,7 +53,8 @@ public struct MethodRouter: Sendable {
         services.insert(method.service)
         handlers[method.fullPath] = Handler(method: method) { stream in
             await stream.run { () async throws -> Res? in
-                let request: Req = try await stream.singleRequest()
+                let request: Req
+                if let ready: Req = try stream.readyRequest() { request = ready } else { request = try await stream.singleRequest() }
                 try await handler(request, ResponseWriter(stream: stream), stream.context)
                 return nil
             }
@@ -94,7 +96,13 @@ public struct RequestStream<Message: ProtoMessage>: AsyncSequence, Sendable {
         let stream: ServerStream
 
         public mutating func next() async throws -> Message? {
-            guard let payload = try await stream.nextPayload() else { return nil }
+            let payload: [UInt8]
+            if let ready = stream.readyPayload() {
+                payload = ready  // no suspension point when the message is already here
+            } else {
+                guard let next = try await stream.nextPayload() else { return nil }
+                payload = next
+            }
             do {
                 return try Message(serializedBytes: payload)
             } catch {
@@ -113,6 +121,7 @@ public struct ResponseWriter<Message: ProtoMessage>: Sendable {
 
     /// Sends one message.
     public func write(_ message: Message) async throws {
+        if try stream.trySendNow(message) { return }
         try await stream.send(message)
     }
 }

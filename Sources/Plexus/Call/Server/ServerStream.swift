@@ -85,6 +85,15 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
         max(connection.initialWindow, FrameConnection.defaultWindow) + grantedBytes + connection.maxMessageSize
     }
 
+    /// A request payload that has already arrived, taken without suspending (on the loop
+    /// only). Callers try this before ``nextPayload()``: each `await` of an async function
+    /// costs a runtime executor check even when nothing waits.
+    func readyPayload() -> [UInt8]? {
+        guard loop.inEventLoop, let bytes = inbox.popFirst() else { return nil }
+        consumed(bytes.count)
+        return bytes
+    }
+
     /// The next request payload, or nil when the client half-closed.
     func nextPayload() async throws -> [UInt8]? {
         // On the loop with a message waiting (the common case: unary requests ride in OPEN),
@@ -109,11 +118,22 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
         }
     }
 
+    /// The one request of a unary or server-streaming call when it is already here (it rides
+    /// in OPEN), decoded without a suspension point; nil when ``singleRequest()`` must wait.
+    func readyRequest<Req: ProtoMessage>() throws -> Req? {
+        guard let payload = readyPayload() else { return nil }
+        return try Self.decodeRequest(payload)
+    }
+
     /// The one request of a unary or server-streaming call.
     func singleRequest<Req: ProtoMessage>() async throws -> Req {
         guard let payload = try await nextPayload() else {
             throw RPCError(code: .internal, message: "the client half-closed without sending a request message")
         }
+        return try Self.decodeRequest(payload)
+    }
+
+    static func decodeRequest<Req: ProtoMessage>(_ payload: [UInt8]) throws -> Req {
         do {
             return try Req(serializedBytes: payload)
         } catch {
@@ -122,6 +142,14 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
     }
 
     // MARK: Output
+
+    /// Writes one response message now when on the loop with credit; false when the caller
+    /// must use ``send(_:)`` (and suspend).
+    func trySendNow<M: ProtoMessage>(_ message: M) throws -> Bool {
+        guard loop.inEventLoop, canSend, sendWaiters.isEmpty else { return false }
+        try writeMessage(message)
+        return true
+    }
 
     /// Sends one response message, waiting for flow-control credit when needed.
     func send<M: ProtoMessage>(_ message: M) async throws {
