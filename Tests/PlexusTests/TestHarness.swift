@@ -32,6 +32,11 @@ struct ControlledService: Plexus_Test_V1_TestServiceProtocol {
                 throw error
             }
             return request
+        case "big-trailers":
+            var trailers = Metadata()
+            trailers.add("x-big", String(repeating: "t", count: Int(request.i32)))
+            context.setTrailers(trailers)
+            return request
         case "big":
             var response = request
             response.data = [UInt8](repeating: 7, count: Int(request.i32))

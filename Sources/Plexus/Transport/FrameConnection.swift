@@ -12,10 +12,12 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
     var peerMaxMessageSize = FrameConnection.defaultMaxMessageSize
     var peerInitialWindow = FrameConnection.defaultWindow
     var peerMaxConcurrentStreams = FrameConnection.defaultMaxConcurrentStreams
+    var peerMaxHeaderSize = FrameConnection.defaultMaxHeaderSize
     /// What a peer's HELLO means by 0, and what is assumed before it arrives (PROTOCOL.md §2).
     static let defaultMaxMessageSize = 4 * 1024 * 1024
     static let defaultWindow = 1024 * 1024
     static let defaultMaxConcurrentStreams = 100
+    static let defaultMaxHeaderSize = 16 * 1024
     var receivedHello = false
     var closed = false
     /// Set once this side rejected the peer (GOAWAY for a connection error or a failed
@@ -65,6 +67,34 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
 
     func truncateOutput(to mark: Int) {
         tcp.withOutput { out in if out.count > mark { out.removeLast(out.count - mark) } }
+    }
+
+    /// Appends one frame whose header carries metadata or a status the application chose, unless
+    /// that header exceeds the peer's max_header_size (the peer would have to drop the whole
+    /// connection): then nothing is written and the result is `.headerTooLarge(size)`.
+    func writeFrameWithinPeerLimit(_ header: FrameHeader, payload: ((inout [UInt8]) -> Void)?) -> HeaderCheckedWrite {
+        guard !closed else { return .written(payloadSize: 0) }
+        let limit = peerMaxHeaderSize
+        return tcp.withOutput { out -> HeaderCheckedWrite in
+            let start = out.count
+            if let payload {
+                FrameCodec.append(header, into: &out, payload: payload)
+            } else {
+                FrameCodec.append(header, into: &out)
+            }
+            let headerLength = out.withUnsafeBytes { Int(UInt32(bigEndian: $0.loadUnaligned(fromByteOffset: start, as: UInt32.self))) }
+            if headerLength > limit {
+                out.removeLast(out.count - start)
+                return .headerTooLarge(size: headerLength, limit: limit)
+            }
+            return .written(payloadSize: out.count - start - FrameCodec.prefixSize - headerLength)
+        }
+    }
+
+    /// The outcome of ``writeFrameWithinPeerLimit(_:payload:)``.
+    enum HeaderCheckedWrite {
+        case written(payloadSize: Int)
+        case headerTooLarge(size: Int, limit: Int)
     }
 
     /// Appends one frame; returns the payload size.
@@ -132,6 +162,7 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
             if hello.maxMessageSize > 0 { peerMaxMessageSize = Int(hello.maxMessageSize) }
             if hello.initialWindow > 0 { peerInitialWindow = Int(hello.initialWindow) }
             if hello.maxConcurrentStreams > 0 { peerMaxConcurrentStreams = Int(hello.maxConcurrentStreams) }
+            if hello.maxHeaderSize > 0 { peerMaxHeaderSize = Int(hello.maxHeaderSize) }
             try helloReceived(hello)
             return
         }

@@ -51,9 +51,16 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
             self.openStreams += 1
             call.opened = true
             call.sendWindow = self.peerInitialWindow
-            call.sendWindow -= self.writeFrame(header, payload: message)
-            if endStream { call.markHalfClosed() }
-            call.resumeSenders()
+            switch self.writeFrameWithinPeerLimit(header, payload: message) {
+            case .written(let payloadSize):
+                call.sendWindow -= payloadSize
+                if endStream { call.markHalfClosed() }
+                call.resumeSenders()
+            case .headerTooLarge(let size, let limit):
+                // The server would drop the whole connection for this header: fail only this
+                // call, before it leaves (`opened` is set, so ending it frees its slot).
+                call.finish(status: Status(code: .resourceExhausted, message: "the call's request metadata makes a frame header of \(size) bytes, over the server's max_header_size of \(limit) bytes; send less metadata"))
+            }
         }
         // OPENs go out in id order: behind any queued ones, whatever the current limit.
         if openStreams < peerMaxConcurrentStreams && queuedOpens.isEmpty {

@@ -176,7 +176,8 @@ public final class PlexusChannel: @unchecked Sendable {  // `state` is touched o
                         return started(.failure(error))
                     }
                     let call = connection.open(method, options: options, endStream: endStream, message: message)
-                    call.responseContinuation = continuation
+                    // The call may have ended already (e.g. its OPEN was over a server limit).
+                    if let continuation { call.awaitResponse(continuation) }
                     handle.attach(call)
                     started(.success(call))
                 }

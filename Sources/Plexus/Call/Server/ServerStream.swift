@@ -180,11 +180,17 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
         guard !closed else { throw CancellationError() }
         var header = FrameHeader(kind: .message, streamID: id, flags: .message)
         attachHeaders(&header)
-        let size = connection.writeFrame(header) { message.serialize(appendingTo: &$0) }
-        if size > connection.peerMaxMessageSize {
-            throw RPCError(code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's limit of \(connection.peerMaxMessageSize) bytes")
+        let mark = connection.outputMark
+        switch connection.writeFrameWithinPeerLimit(header, payload: { message.serialize(appendingTo: &$0) }) {
+        case .written(let size):
+            if size > connection.peerMaxMessageSize {
+                connection.truncateOutput(to: mark)  // never send what the client must refuse
+                throw RPCError(code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's limit of \(connection.peerMaxMessageSize) bytes")
+            }
+            sendWindow -= size
+        case .headerTooLarge(let size, let limit):
+            throw RPCError(code: .resourceExhausted, message: "the response headers make a frame header of \(size) bytes, over the client's max_header_size of \(limit) bytes")
         }
-        sendWindow -= size
     }
 
     private func attachHeaders(_ header: inout FrameHeader) {
@@ -230,19 +236,27 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
         header.status = status
         attachHeaders(&header)
         header.trailers = context.state.withLock { $0.trailers }
+        var payload: ((inout [UInt8]) -> Void)?
         if let response {
             header.flags.insert(.message)
-            let mark = connection.outputMark
-            let size = connection.writeFrame(header) { response.serialize(appendingTo: &$0) }
-            if size > connection.peerMaxMessageSize {
+            payload = { response.serialize(appendingTo: &$0) }
+        }
+        let mark = connection.outputMark
+        var fallback: Status?
+        switch connection.writeFrameWithinPeerLimit(header, payload: payload) {
+        case .written(let size):
+            if response != nil, size > connection.peerMaxMessageSize {
                 // Take the frame back and report the limit instead.
                 connection.truncateOutput(to: mark)
-                header.flags.remove(.message)
-                header.status = Status(code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's limit of \(connection.peerMaxMessageSize) bytes")
-                connection.writeFrame(header, payload: nil)
+                fallback = Status(code: .resourceExhausted, message: "response message of \(size) bytes exceeds the client's limit of \(connection.peerMaxMessageSize) bytes")
             }
-        } else {
-            connection.writeFrame(header, payload: nil)
+        case .headerTooLarge(let size, let limit):
+            fallback = Status(code: .resourceExhausted, message: "the response metadata and status make a frame header of \(size) bytes, over the client's max_header_size of \(limit) bytes")
+        }
+        if let fallback {
+            var plain = FrameHeader(kind: .close, streamID: id, flags: .endStream)
+            plain.status = fallback
+            connection.writeFrame(plain, payload: nil)
         }
         close()
     }
