@@ -126,6 +126,24 @@ final class CallTests: ServerTestCase {
         XCTAssertEqual(ok.text, "fine")
     }
 
+    func testAStreamedRequestOverTheServersLimitIsNotSentAndFailsItsCall() async throws {
+        let client = self.client
+        _ = try await client.unary(makeScalars("warm up"))  // the server's HELLO (limits) has arrived
+        var big = makeScalars("x")
+        big.data = [UInt8](repeating: 1, count: 5 * 1024 * 1024)
+        let error = await expectRPCError(.resourceExhausted) {
+            _ = try await client.clientStream { writer in
+                try await writer.write(makeScalars("small"))
+                try await writer.write(big)
+                XCTFail("the write of an over-limit message returned")
+            }
+        }
+        XCTAssertTrue(error?.message.contains("exceeds the server's limit") == true, "\(String(describing: error))")
+        XCTAssertEqual(observations.bytesReceived.withLock { $0 }, 0, "only the small message reached the handler")
+        let ok = try await client.unary(makeScalars("fine"))
+        XCTAssertEqual(ok.text, "fine")
+    }
+
     func testACallsOwnResponseLimitFailsOnlyThatCall() async throws {
         let small = CallOptions(maxResponseMessageSize: 100)
         let error = await expectRPCError(.resourceExhausted) {

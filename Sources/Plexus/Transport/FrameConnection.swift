@@ -13,6 +13,10 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
     var peerInitialWindow = FrameConnection.defaultWindow
     var peerMaxConcurrentStreams = FrameConnection.defaultMaxConcurrentStreams
     var peerMaxHeaderSize = FrameConnection.defaultMaxHeaderSize
+    /// The peer's limits as this side enforces them on what it sends: only once the peer's
+    /// HELLO told them (before that the peer judges; a default could be below its real limit).
+    var sendLimitHeaderSize: Int { receivedHello ? peerMaxHeaderSize : .max }
+    var sendLimitMessageSize: Int { receivedHello ? peerMaxMessageSize : .max }
     /// What a peer's HELLO means by 0, and what is assumed before it arrives (PROTOCOL.md §2).
     static let defaultMaxMessageSize = 4 * 1024 * 1024
     static let defaultWindow = 1024 * 1024
@@ -74,7 +78,7 @@ class FrameConnection: @unchecked Sendable {  // confined to the connection's lo
     /// connection): then nothing is written and the result is `.headerTooLarge(size)`.
     func writeFrameWithinPeerLimit(_ header: FrameHeader, payload: ((inout [UInt8]) -> Void)?) -> HeaderCheckedWrite {
         guard !closed else { return .written(payloadSize: 0) }
-        let limit = peerMaxHeaderSize
+        let limit = sendLimitHeaderSize
         return tcp.withOutput { out -> HeaderCheckedWrite in
             let start = out.count
             if let payload {

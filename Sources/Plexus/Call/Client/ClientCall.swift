@@ -177,22 +177,33 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
         }
         if canSend && sendWaiters.isEmpty {
             connection.send(self, endStream: false, write)
-            return continuation.resume()
+            return resumeAfterWrite(continuation)
         }
         sendWaiters.append((write, continuation))
     }
 
-    /// Writes now when nothing is queued and credit allows; false otherwise.
-    func trySendNow(_ write: (inout [UInt8]) -> Void) -> Bool {
+    /// A write went out, or ended the call (a message over the server's limit cancels it).
+    private func resumeAfterWrite(_ continuation: UnsafeContinuation<Void, any Error>) {
+        if let status = finalStatus {
+            continuation.resume(throwing: RPCError(status: status, trailers: trailers))
+        } else {
+            continuation.resume()
+        }
+    }
+
+    /// Writes now when nothing is queued and credit allows; false otherwise. Throws when the
+    /// write ended the call (a message over the server's limit).
+    func trySendNow(_ write: (inout [UInt8]) -> Void) throws -> Bool {
         guard canSend, sendWaiters.isEmpty else { return false }
         connection.send(self, endStream: false, write)
+        if let status = finalStatus { throw RPCError(status: status, trailers: trailers) }
         return true
     }
 
     func resumeSenders() {
         while canSend, let waiter = sendWaiters.popFirst() {
             connection.send(self, endStream: false, waiter.write)
-            waiter.continuation.resume()
+            resumeAfterWrite(waiter.continuation)
         }
         if pendingHalfClose && sendWaiters.isEmpty && opened {
             pendingHalfClose = false

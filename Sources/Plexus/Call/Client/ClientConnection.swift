@@ -51,7 +51,11 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
             self.openStreams += 1
             call.opened = true
             call.sendWindow = self.peerInitialWindow
+            let mark = self.outputMark
             switch self.writeFrameWithinPeerLimit(header, payload: message) {
+            case .written(let payloadSize) where payloadSize > self.sendLimitMessageSize:
+                self.truncateOutput(to: mark)
+                call.finish(status: Self.requestTooLarge(payloadSize, self.sendLimitMessageSize))
             case .written(let payloadSize):
                 call.sendWindow -= payloadSize
                 if endStream { call.markHalfClosed() }
@@ -88,18 +92,30 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
     func send(_ call: ClientCall, endStream: Bool, _ message: (inout [UInt8]) -> Void) -> Int {
         var header = FrameHeader(kind: .message, streamID: call.id, flags: .message)
         if endStream { header.flags.insert(.endStream) }
+        let limit = sendLimitMessageSize
         // Credit counts payload bytes only (PROTOCOL.md §5), as the receiver does.
         let size = tcp.withOutput { out -> Int in
+            let frameStart = out.count
             var payloadSize = 0
             FrameCodec.append(header, into: &out) { out in
                 let start = out.count
                 message(&out)
                 payloadSize = out.count - start
             }
+            // Never send what the server must refuse: take the frame back.
+            if payloadSize > limit { out.removeLast(out.count - frameStart) }
             return payloadSize
+        }
+        if size > limit {
+            call.cancel(Self.requestTooLarge(size, limit))
+            return 0
         }
         call.sendWindow -= size
         return size
+    }
+
+    static func requestTooLarge(_ size: Int, _ limit: Int) -> Status {
+        Status(code: .resourceExhausted, message: "request message of \(size) bytes exceeds the server's limit of \(limit) bytes")
     }
 
     override func streamFrame(_ header: FrameHeader, _ payload: UnsafeRawBufferPointer?) throws(FrameError) {

@@ -66,7 +66,7 @@ public struct RequestWriter<Message: ProtoMessage>: Sendable {
     public func write(_ message: Message) async throws {
         let call = self.call
         // On the loop (a task preferring it as executor) with credit: write without a hop.
-        if call.loop.inEventLoop, call.trySendNow({ message.serialize(appendingTo: &$0) }) { return }
+        if call.loop.inEventLoop, try call.trySendNow({ message.serialize(appendingTo: &$0) }) { return }
         try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Void, any Error>) in
             call.loop.execute { call.send({ message.serialize(appendingTo: &$0) }, continuation) }
         }
