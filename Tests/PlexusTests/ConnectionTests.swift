@@ -66,10 +66,11 @@ final class ConnectionTests: ServerTestCase {
             var open = FrameHeader(kind: .open, streamID: 1, flags: .message)
             open.method = Plexus_Test_V1_TestService.Method.unary.fullPath
             FrameCodec.append(open, into: &out) { makeScalars("sleep").serialize(appendingTo: &$0) }
-            let chunk = [UInt8](repeating: 1, count: 64 * 1024)
-            for _ in 0..<96 {
-                FrameCodec.append(FrameHeader(kind: .message, streamID: 1, flags: .message), into: &out) { $0 += chunk }
+            var frame: [UInt8] = []
+            FrameCodec.append(FrameHeader(kind: .message, streamID: 1, flags: .message), into: &frame) {
+                $0.append(contentsOf: repeatElement(1, count: 64 * 1024))
             }
+            for _ in 0..<96 { out.append(contentsOf: frame) }
             tcp.write(out)
         }
         try await waitUntil {
@@ -206,6 +207,50 @@ final class ConnectionTests: ServerTestCase {
         XCTAssertTrue(error?.message.contains("exceeds the client's limit") == true, "\(String(describing: error))")
         let second = try await client.unary(makeScalars("second"))
         XCTAssertEqual(second.data.count, 3)
+        await channel.close()
+        await loop.shutdown()
+    }
+
+    /// A server that ignores the client's credit: the client fails that call instead of
+    /// buffering without bound.
+    func testAServerSendingPastItsCreditFailsTheCall() async throws {
+        let loop = EventLoop()
+        let listener = try await TCPListener.listen(host: "127.0.0.1", port: 0, on: [loop]) { tcp in
+            var decoder = FrameDecoder(maxHeaderSize: 1 << 20, maxPayloadSize: 1 << 24)
+            var out: [UInt8] = []
+            var hello = FrameHeader(kind: .hello)
+            hello.hello = Hello()
+            FrameCodec.append(hello, into: &out)
+            tcp.write(out)
+            tcp.onRead = { bytes in
+                var reply: [UInt8] = []
+                try? decoder.feed(bytes) { event in
+                    guard case .frame(let header, _) = event, header.kind == .open else { return }
+                    // 7 MiB at once; the client granted 1 MiB (+ 4 MiB for one overdraw).
+                    var m = makeScalars("flood")
+                    m.data = [UInt8](repeating: 5, count: 64 * 1024)
+                    var frame: [UInt8] = []
+                    FrameCodec.append(FrameHeader(kind: .message, streamID: header.streamID, flags: .message), into: &frame) {
+                        m.serialize(appendingTo: &$0)
+                    }
+                    reply.reserveCapacity(112 * frame.count)
+                    for _ in 0..<112 { reply.append(contentsOf: frame) }
+                }
+                tcp.write(reply)
+            }
+            tcp.startReading()
+        }
+        let channel = PlexusChannel(host: "127.0.0.1", port: listener.port)
+        let client = Plexus_Test_V1_TestServiceClient(channel: channel)
+        var request = Plexus_Test_V1_Repeated()
+        request.i32 = [1]
+        let error = await expectRPCError(.resourceExhausted) {
+            try await client.serverStream(request) { responses in
+                try await Task.sleep(for: .milliseconds(300))  // a slow reader: no credit granted yet
+                for try await _ in responses {}
+            }
+        }
+        XCTAssertTrue(error?.message.contains("flow control violated") == true, "\(String(describing: error))")
         await channel.close()
         await loop.shutdown()
     }

@@ -26,6 +26,10 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
     private var inbox = Deque<[UInt8]>()
     private var inboxWaiter: UnsafeContinuation<[[UInt8]], any Error>?
     private var consumedSinceUpdate = 0
+    /// Response payload bytes received and credit granted back: a server that sends past its
+    /// credit (PROTOCOL.md §5) fails the call instead of filling the client's memory.
+    private var receivedBytes = 0
+    private var grantedBytes = 0
     private(set) var headers = Metadata()
     private(set) var trailers = Metadata()
     private var lastPayload: [UInt8]?
@@ -67,7 +71,13 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
         }
         switch header.kind {
         case .message:
-            if let payload { deliver(payload.copiedBytes()) }
+            guard let payload else { break }
+            receivedBytes += payload.count
+            let allowance = max(connection.initialWindow, FrameConnection.defaultWindow) + grantedBytes + connection.maxMessageSize
+            if receivedBytes > allowance {
+                return cancel(Status(code: .resourceExhausted, message: "flow control violated: the server sent \(receivedBytes) response bytes on stream \(id) but was granted \(allowance - connection.maxMessageSize)"))
+            }
+            deliver(payload.copiedBytes())
         case .close:
             let message = header.flags.contains(.message) ? (payload?.copiedBytes() ?? []) : nil
             finish(status: header.status ?? Status(code: .internal, message: "CLOSE without a status"), trailers: header.trailers, lastMessage: message)
@@ -92,6 +102,7 @@ final class ClientCall: @unchecked Sendable {  // mutable state is touched only 
     private func consumed(_ count: Int) {
         consumedSinceUpdate += count
         if consumedSinceUpdate >= connection.initialWindow / 2, finalStatus == nil {
+            grantedBytes += consumedSinceUpdate
             connection.sendWindowUpdate(stream: id, increment: consumedSinceUpdate)
             consumedSinceUpdate = 0
         }
