@@ -30,7 +30,8 @@ class StatusCode(enum.IntEnum):
 
 
 class RpcError(Exception):
-    """A call ended with a status other than OK."""
+    """A call ended with a status other than OK: `.code` (StatusCode), `.message` (str),
+    `.trailers` ([(key, str|bytes)]) and `.details` ([google.protobuf.Any] from the Status)."""
 
     def __init__(self, code, message="", trailers=None, details=None):
         super().__init__(f"{StatusCode.of(code).name}: {message}")
