@@ -8,8 +8,12 @@
 _pb2 modules are generated at run time from proto/ and Tests/Fixtures/proto with protoc.
 Byte-identical comparisons use SerializeToString(deterministic=True) (map keys sorted).
 Not in the corpus, because protobuf-c cannot produce the same bytes (see docs/DESIGN.md):
-NUL characters inside strings, -0.0 in proto3 singular floats, map entries whose key or value
-is the type's default.
+NUL characters inside strings (protobuf-c keeps strings as NUL-terminated C strings, so "a\0b"
+would come back as "a"), -0.0 in proto3 singular floats (protobuf-c tests `== 0` and drops it;
+upb keeps it), map entries whose key or value is the type's default. -0.0 is covered where the
+field has presence (repeated, oneof, proto2 optional), NaN everywhere.
+Values are compared NaN-aware and sign-of-zero-aware (same_value): by their deterministic
+serializations, not by `==`, which says NaN != NaN and -0.0 == 0.0.
 """
 import math
 import os
@@ -144,7 +148,10 @@ def corpus():
     extremes = [T.Scalars(i32=v) for v in (INT32_MIN, -1, INT32_MAX)] + \
                [T.Scalars(s32=v, s64=w) for v, w in ((INT32_MIN, INT64_MIN), (INT32_MAX, INT64_MAX), (-1, -1))] + \
                [T.Scalars(sf32=INT32_MIN, sf64=INT64_MIN, f32=2**32 - 1, f64=2**64 - 1)] + \
-               [T.Scalars(flt=float("inf"), dbl=float("-inf")), T.Scalars(flt=1e-45, dbl=5e-324)]
+               [T.Scalars(flt=float("inf"), dbl=float("-inf")), T.Scalars(flt=1e-45, dbl=5e-324),
+                T.Scalars(flt=3.4028234663852886e38, dbl=1.7976931348623157e308)]
+    nan = float("nan")
+    negative_nan = struct.unpack("<d", struct.pack("<Q", 0xfff8000000000001))[0]  # sign + payload bits
     cases = {
         "scalars": scalars(), "repeated": repeated(), "maps": maps(), "oneofs": oneofs(), "outer": outer(),
         "tree": tree(4), "well_known": well_known(), "proto2": proto2(),
@@ -155,10 +162,30 @@ def corpus():
         "utf8": T.Scalars(text="日本語 • Ελληνικά • עברית • 🎉👨‍👩‍👧 • e\u0301"),
         "large_bytes": big, "frame_open": frame, "frame_close": close, "frame_hello": hello,
         "status": well_known().status,
+        # NaN and -0.0 (only where the field has presence: proto3 drops a singular -0.0 in C).
+        "nan_singular": T.Scalars(flt=nan, dbl=negative_nan),
+        "nan_and_negative_zero_repeated": T.Repeated(flt=[nan, -0.0, float("-inf"), 0.0], dbl=[negative_nan, -0.0, nan, 1.0]),
+        "negative_zero_oneof": T.Oneofs(ratio=-0.0),
+        "nan_oneof": T.Oneofs(ratio=negative_nan),
+        "negative_zero_proto2": I.Proto2(id=0, ratio=-0.0, scale=-0.0),
+        "nan_proto2": I.Proto2(id=INT32_MIN, ratio=nan, scale=nan),
+        "nan_map_value": T.Maps(sint_to_double={-7: nan}),
+        "packed_every_scalar_once": T.Repeated(i32=[-1], i64=[-1], u32=[1], u64=[1], s32=[-1], s64=[-1], f32=[1], f64=[1],
+                                               sf32=[-1], sf64=[-1], flt=[-1.0], dbl=[-1.0], flag=[True], color=[T.GREEN]),
+        "unpacked_only": T.Repeated(unpacked_i32=[INT32_MIN, -1, 0, 1, INT32_MAX]),
+        "tree_left_only": _chain(30),
     }
     for i, m in enumerate(extremes):
         cases[f"extreme_{i}"] = m
     return cases
+
+
+def _chain(depth):
+    """A Tree `depth` levels deep along `left` (deep, still under the 100-level limit)."""
+    t = T.Tree(label="leaf")
+    for i in range(depth):
+        t = T.Tree(label=f"n{i}", left=t)
+    return t
 
 
 def unknown_field_cases():
@@ -178,6 +205,14 @@ VALUE_ONLY = {"maps", "swift_maps"}
 SWIFT_CASES = {"swift_scalars": scalars, "swift_repeated": repeated, "swift_maps": maps, "swift_oneofs": oneofs,
                "swift_outer": outer, "swift_tree": lambda: tree(4), "swift_well_known": well_known,
                "swift_proto2": proto2}
+
+
+def same_value(a, b):
+    """Field equality, strict about floats: NaN equals the same NaN (`==` says NaN != NaN) and
+    -0.0 differs from 0.0 (`==` says they are equal). Both messages are Python's, so their
+    deterministic serializations are identical exactly when every field (map order aside,
+    which deterministic serialization fixes) has identical bits."""
+    return a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True)
 
 
 def find_message(name, cases):
@@ -206,6 +241,10 @@ def check(directory):
     cases = corpus()
     unknown = unknown_field_cases()
     passed = failed = 0
+    present = {p.name[:-len(".swift.bin")] for p in directory.glob("*.swift.bin")}
+    for name in sorted(set(SWIFT_CASES) - present):
+        print(f"FAIL {name}: missing ({name}.swift.bin not written by the Swift side)")
+        failed += 1
     for path in sorted(directory.glob("*.swift.bin")):
         name = path.name[:-len(".swift.bin")]
         data = path.read_bytes()
@@ -226,8 +265,9 @@ def check(directory):
                 failed += 1
                 continue
             same_bytes = name in VALUE_ONLY or parsed.SerializeToString(deterministic=True) == data
-            ok = parsed == expected and same_bytes
-            reason = "value differs" if parsed != expected else "Python re-encodes to different bytes"
+            equal = same_value(parsed, expected)
+            ok = equal and same_bytes
+            reason = "value differs" if not equal else "Python re-encodes to different bytes"
         if ok:
             passed += 1
             print(f"ok {name}")
@@ -271,10 +311,19 @@ def malformed(directory):
 
 
 def describe():
+    """The whole corpus as text format (messages over 16 KiB are summarised)."""
     from google.protobuf import text_format
     for name, message in {**corpus(), **{k: v() for k, v in SWIFT_CASES.items()}}.items():
         print(f"== {name} ({message.DESCRIPTOR.full_name})")
-        print(text_format.MessageToString(message, as_utf8=True)[:400])
+        if message.ByteSize() > 16384:
+            fields = ", ".join(f"{f.name}: {len(v)} bytes" if isinstance(v, bytes) else f"{f.name}: {v!r}"
+                               for f, v in message.ListFields())
+            print(f"# {message.ByteSize()} bytes: {fields}; data[i] = (i * 31) & 0xff")
+        else:
+            print(text_format.MessageToString(message, as_utf8=True), end="")
+    for name, (type_name, data) in unknown_field_cases().items():
+        print(f"== {name} ({type_name}, raw bytes: swift_scalars' message + fields 111-113 the schema lacks)")
+        print(data.hex(" "))
 
 
 def main():
