@@ -432,7 +432,7 @@ class Channel:
 
     def _dispatch(self, header, payload):
         kind = header.kind
-        if not self._peer.known and kind != K.HELLO:
+        if not self._peer.known and kind not in (K.HELLO, K.GOAWAY):  # a refusal may precede HELLO
             raise ProtocolError(f"the server's first frame is {_kind_name(kind)}, not HELLO")
         if kind == K.HELLO:
             if self._peer.known:
