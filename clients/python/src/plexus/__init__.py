@@ -8,8 +8,12 @@
             reply = await channel.unary("/plexus.testing.v1.TestService/UnaryCall",
                                         pb.SimpleRequest(response_size=10), pb.SimpleResponse,
                                         timeout=1.0, metadata=[("x-user", "ada")])
+
+
+Synchronous code uses `plexus.SyncChannel` (the same calls, blocking).
 """
 from .status import RpcError, StatusCode
 from .channel import Channel, Call
+from .sync import SyncChannel, SyncCall
 
-__all__ = ["Channel", "Call", "RpcError", "StatusCode"]
+__all__ = ["Channel", "Call", "SyncChannel", "SyncCall", "RpcError", "StatusCode"]
