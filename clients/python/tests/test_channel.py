@@ -510,3 +510,29 @@ async def test_a_header_over_the_clients_limit_is_a_connection_error(server, cha
     await server.recv(K.OPEN)
     server.send(K.FrameHeader(kind=K.HEADERS, stream_id=1, headers=framing.metadata_entries([("k", "v" * 100)])))
     await expect_connection_error(server, channel, call, "exceeds")
+
+
+@run
+@with_(reconnect=True, initial_backoff=0.05, max_backoff=0.2)
+async def test_reconnects_with_backoff_and_fails_fast_meanwhile(server, channel):
+    await server.handshake()
+    call = channel.bidi(DUPLEX, pb.StreamingOutputCallResponse)
+    await server.recv(K.OPEN)
+    server.drop()
+    with pytest.raises(RpcError) as raised:
+        await call.read()
+    assert raised.value.code == StatusCode.UNAVAILABLE
+    started = time.monotonic()
+    with pytest.raises(RpcError) as raised:  # disconnected: fails at once, no waiting
+        await channel.unary(UNARY, pb.SimpleRequest(), pb.SimpleResponse)
+    assert raised.value.code == StatusCode.UNAVAILABLE and "reconnecting" in raised.value.message
+    assert time.monotonic() - started < 0.05
+    await server.recv(K.HELLO)  # the new connection's HELLO
+    while not channel.peer_limits.known:
+        await asyncio.sleep(0.01)
+    assert channel.reconnects == 1
+    task = asyncio.ensure_future(channel.unary(UNARY, pb.SimpleRequest(), pb.SimpleResponse))
+    header, _ = await server.recv(K.OPEN)
+    assert header.stream_id == 1  # a new connection starts its stream ids afresh
+    server.close(1, response=pb.SimpleResponse(payload=payload(2)))
+    assert (await task).payload.body == b"\1\1"

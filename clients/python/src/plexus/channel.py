@@ -9,6 +9,7 @@ call (CANCEL goes to the server), as does leaving `async with call:` before the 
 """
 import asyncio
 import collections
+import random
 
 from google.protobuf.message import DecodeError
 
@@ -281,11 +282,15 @@ class Channel:
 
     Options: max_message_size (largest response accepted, announced in HELLO), window (the
     per-stream credit granted to the server), max_header_size, auth_token, keepalive (seconds
-    of silence after which the client PINGs, None = off) and keepalive_timeout."""
+    of silence after which the client PINGs, None = off) and keepalive_timeout, reconnect
+    (after losing the connection, reconnect in the background with exponential backoff from
+    initial_backoff up to max_backoff seconds, +-20 % jitter; calls made while disconnected
+    fail at once with UNAVAILABLE)."""
 
     def __init__(self, host, port, *, max_message_size=framing.DEFAULT_MAX_MESSAGE_SIZE,
                  window=framing.DEFAULT_WINDOW, max_header_size=framing.DEFAULT_MAX_HEADER_SIZE,
-                 auth_token="", agent="plexus-python/0.2", keepalive=None, keepalive_timeout=10.0):
+                 auth_token="", agent="plexus-python/0.2", keepalive=None, keepalive_timeout=10.0,
+                 reconnect=False, initial_backoff=0.1, max_backoff=5.0):
         self.host, self.port = host, port
         self.max_message_size = max_message_size
         self.window = window
@@ -294,15 +299,25 @@ class Channel:
         self.agent = agent
         self.keepalive = keepalive
         self.keepalive_timeout = keepalive_timeout
+        self.reconnect = reconnect
+        self.initial_backoff = initial_backoff
+        self.max_backoff = max_backoff
+        self.reconnects = 0  # successful reconnections so far
+        self._closing = False
+        self._reconnect_task = None
+        self._reader = self._writer = None
+        self._tasks = []
+        self._reset()
+
+    def _reset(self):
+        """Per-connection state (a reconnection starts afresh: stream ids from 1 again)."""
         self._peer = PeerLimits()
         self._calls = {}
         self._queue = collections.deque()
         self._open_streams = 0
         self._next_id = 1
-        self._reader = self._writer = None
-        self._tasks = []
-        self._drain_lock = None
-        self._hello_event = None
+        self._drain_lock = asyncio.Lock()
+        self._hello_event = asyncio.Event()
         self._closed_reason = None
         self._last_received = 0.0
         self.goaway = None  # the server's GoAway once received
@@ -314,13 +329,19 @@ class Channel:
     # -- lifecycle ----------------------------------------------------------------------------
     async def connect(self):
         """Connects and sends HELLO. Calls may start at once (before the server's HELLO)."""
+        self._closing = False
+        await self._open()
+        return self
+
+    async def _open(self):
         try:
-            self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
+            reader, writer = await asyncio.open_connection(self.host, self.port)
         except OSError as error:
             raise RpcError(StatusCode.UNAVAILABLE, f"cannot connect to {self.host}:{self.port}: {error}") from None
         loop = asyncio.get_running_loop()
-        self._drain_lock = asyncio.Lock()
-        self._hello_event = asyncio.Event()
+        self._reset()
+        self._reader, self._writer = reader, writer
+        self._tasks = []
         self._last_received = loop.time()
         hello = K.Hello(protocol_version=PROTOCOL_VERSION, max_message_size=self.max_message_size,
                         initial_window=self.window, max_header_size=self.max_header_size,
@@ -329,7 +350,21 @@ class Channel:
         self._tasks.append(loop.create_task(self._read_loop()))
         if self.keepalive:
             self._tasks.append(loop.create_task(self._keepalive_loop()))
-        return self
+
+    async def _reconnect_loop(self):
+        attempt = 0
+        while not self._closing:
+            delay = min(self.max_backoff, self.initial_backoff * 2 ** attempt) * random.uniform(0.8, 1.2)
+            attempt += 1
+            await asyncio.sleep(delay)
+            if self._closing:
+                return
+            try:
+                await self._open()
+            except RpcError:
+                continue
+            self.reconnects += 1
+            return
 
     async def ready(self, timeout=None):
         """Waits for the server's HELLO; raises RpcError(UNAVAILABLE) if the connection ends first."""
@@ -349,9 +384,12 @@ class Channel:
 
     async def close(self):
         """Closes the connection; calls still running end with UNAVAILABLE."""
+        self._closing = True
         self._lost("the channel was closed by the client")
         current = asyncio.current_task()
-        for task in self._tasks:
+        tasks = self._tasks + ([self._reconnect_task] if self._reconnect_task is not None else [])
+        self._reconnect_task = None
+        for task in tasks:
             if task is not current:
                 task.cancel()
                 try:
@@ -382,8 +420,13 @@ class Channel:
         self._queue.clear()
         if self._writer is not None:
             self._writer.close()
-        if self._hello_event is not None:
-            self._hello_event.set()
+        self._hello_event.set()
+        current = asyncio.current_task()
+        for task in self._tasks:  # this connection's reader and keepalive
+            if task is not current:
+                task.cancel()
+        if self.reconnect and not self._closing:
+            self._reconnect_task = asyncio.get_running_loop().create_task(self._reconnect_loop())
 
     def _connection_error(self, reason):
         """§8: GOAWAY INTERNAL naming the problem, then close."""
@@ -488,7 +531,8 @@ class Channel:
         if self._writer is None:
             raise RpcError(StatusCode.UNAVAILABLE, "not connected: call connect() first (or use `async with`)")
         if self._closed_reason is not None:
-            raise RpcError(StatusCode.UNAVAILABLE, f"not connected: {self._closed_reason}")
+            again = "; reconnecting" if self.reconnect and not self._closing else ""
+            raise RpcError(StatusCode.UNAVAILABLE, f"not connected: {self._closed_reason}{again}")
         if self.goaway is not None:
             raise RpcError(StatusCode.UNAVAILABLE, f"the server is going away ({self.goaway.reason}); "
                                                    f"open a new channel")
