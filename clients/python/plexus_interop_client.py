@@ -173,7 +173,12 @@ def main():
     if args.test_case != "all" and args.test_case not in CASES:
         parser.error(f"unknown test case {args.test_case}; known: {', '.join(CASES)}")
     names = list(CASES) if args.test_case == "all" else [args.test_case]
-    sys.exit(1 if asyncio.run(run(args.host, args.port, names)) else 0)
+    try:
+        failed = asyncio.run(run(args.host, args.port, names))
+    except RpcError as error:  # cannot connect
+        print(f"FAIL: {error}")
+        sys.exit(1)
+    sys.exit(1 if failed else 0)
 
 
 if __name__ == "__main__":
