@@ -536,3 +536,20 @@ async def test_reconnects_with_backoff_and_fails_fast_meanwhile(server, channel)
     assert header.stream_id == 1  # a new connection starts its stream ids afresh
     server.close(1, response=pb.SimpleResponse(payload=payload(2)))
     assert (await task).payload.body == b"\1\1"
+
+
+@run
+@with_(hello=K.Hello(protocol_version=1, max_concurrent_streams=1))
+async def test_goaway_fails_queued_calls_even_below_last_stream_id(server, channel):
+    await server.handshake()
+    await channel.ready(1)
+    first = asyncio.ensure_future(channel.unary(UNARY, pb.SimpleRequest(), pb.SimpleResponse))
+    queued = asyncio.ensure_future(channel.unary(UNARY, pb.SimpleRequest(), pb.SimpleResponse))
+    await server.recv(K.OPEN)
+    server.send(K.FrameHeader(kind=K.GOAWAY, goaway=K.GoAway(last_stream_id=99, code=14, reason="draining")))
+    with pytest.raises(RpcError) as raised:
+        await queued
+    assert raised.value.code == StatusCode.UNAVAILABLE
+    server.close(1, response=pb.SimpleResponse())
+    await first
+    await server.nothing_more(0.05)  # the queued OPEN never left

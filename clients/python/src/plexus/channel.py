@@ -503,7 +503,8 @@ class Channel:
         self.goaway = goaway
         code = StatusCode.of(goaway.code).name
         for call in list(self._calls.values()):
-            if call.stream_id > goaway.last_stream_id:
+            # Queued calls were never sent, whatever their id: the server will not see them.
+            if call.stream_id > goaway.last_stream_id or call._pending_open is not None:
                 call._end(StatusCode.UNAVAILABLE,
                           f"the server is going away ({code}: {goaway.reason}) and did not process this call; "
                           f"it is safe to retry")
