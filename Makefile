@@ -48,7 +48,7 @@ generate: deps
 	bash Scripts/generate.sh
 
 # Generated code is committed; regenerating must not change it.
-GENERATED := Sources/PlexusProto Sources/CPlexusProto Sources/PlexusInterop/Generated Tests/Fixtures \
+GENERATED := Sources/PlexusProto Sources/CPlexusProto Sources/PlexusInterop/Generated Sources/PlexusGraph/Generated Tests/Fixtures \
              Benchmarks/Sources clients/python/src
 check-generated: generate
 	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \

@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "PlexusProto", targets: ["PlexusProto"]),
         .library(name: "PlexusLoop", targets: ["PlexusLoop"]),
         .library(name: "CPlexusProto", targets: ["CPlexusProto"]),
+        .library(name: "PlexusGraph", targets: ["PlexusGraph"]),
+        .executable(name: "plexus", targets: ["plexus"]),
         .executable(name: "protoc-gen-plexus-swift", targets: ["protoc-gen-plexus-swift"]),
         .executable(name: "plexus-codegen", targets: ["plexus-codegen"]),
     ],
@@ -22,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         // MARK: System libraries
@@ -69,6 +72,29 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Atomics", package: "swift-atomics"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The graph server and its client: processes, discovery, pub/sub, settings, topology,
+        // profiling, process control.
+        .target(
+            name: "PlexusGraph",
+            dependencies: [
+                "Plexus", "PlexusLoop", "PlexusCodec", "PlexusProto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The command line: `plexus graph serve`, `plexus ps`, `plexus topology`, ...
+        .executableTarget(
+            name: "plexus",
+            dependencies: [
+                "PlexusGraph", "Plexus", "PlexusProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -166,6 +192,11 @@ let package = Package(
         .testTarget(
             name: "PlexusTests",
             dependencies: ["Plexus", "PlexusLoop", "PlexusInterop", "PlexusProto", "PlexusTestProto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PlexusGraphTests",
+            dependencies: ["PlexusGraph", "Plexus", "PlexusProto", "PlexusTestProto"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

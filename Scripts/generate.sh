@@ -25,6 +25,8 @@ done
 # Service code for proto/ services lives beside the request plane (PlexusProto cannot import it).
 "$CODEGEN" --clean --services-only --proto-path proto --swift-out Sources/PlexusInterop/Generated \
     --imports PlexusProto plexus/testing/v1/test_service.proto
+"$CODEGEN" --clean --services-only --proto-path proto --swift-out Sources/PlexusGraph/Generated \
+    --imports PlexusProto plexus/graph/v1/graph.proto plexus/graph/v1/pubsub.proto
 
 # Test fixtures.
 FIXTURES=$(cd Tests/Fixtures/proto && find plexus -name '*.proto' | LC_ALL=C sort)

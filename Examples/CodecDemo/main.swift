@@ -16,9 +16,9 @@ let path = arguments[2]
 if arguments[1] == "encode" {
     var update = Plexus_Control_V1_UpdateSettingFieldRequest()
     update.fieldPath = "filter.cutoff_hz"
-    var value = Google_Protobuf_DoubleValue()
-    value.value = 42.5
-    update.value = Google_Protobuf_Any(packing: value)
+    var value = Plexus_Settings_V1_FieldValue()
+    value.kind = .doubleValue(42.5)
+    update.value = value
     var request = Plexus_Control_V1_ProcessControlRequest()
     request.requestId = 7
     request.unit = "pipeline/filter"
@@ -26,7 +26,7 @@ if arguments[1] == "encode" {
     request.operation = .updateSettingField(update)
     let bytes = request.serializedBytes()
     FileManager.default.createFile(atPath: path, contents: Data(bytes))
-    print("swift  → wrote ProcessControlRequest (\(bytes.count) bytes): request_id=\(request.requestId) unit=\(request.unit) update \(update.fieldPath) = \(value.value)")
+    print("swift  → wrote ProcessControlRequest (\(bytes.count) bytes): request_id=\(request.requestId) unit=\(request.unit) update \(update.fieldPath) = 42.5")
 } else {
     guard let data = FileManager.default.contents(atPath: path) else {
         FileHandle.standardError.write(Data("cannot read \(path)\n".utf8))
@@ -35,8 +35,8 @@ if arguments[1] == "encode" {
     do {
         let response = try Plexus_Control_V1_ProcessControlResponse(serializedBytes: [UInt8](data))
         var summary = "request_id=\(response.requestId) unit=\(response.unit) error=\(response.errorCode.protoName ?? "\(response.errorCode.rawValue)")"
-        if case .updateSettingField(let result)? = response.result, let settings = result.settings {
-            summary += " settings.type_url=\(settings.typeUrl) (\(settings.value.count) bytes)"
+        if case .updateSettingField(let result)? = response.result {
+            summary += " settings=\(result.settings.count) bytes"
         }
         print("swift  ← decoded ProcessControlResponse (\(data.count) bytes): \(summary)")
     } catch {

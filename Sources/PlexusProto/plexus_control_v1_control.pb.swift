@@ -133,28 +133,6 @@ public struct Plexus_Control_V1_GetProfilingSnapshotRequest: CBridgedMessage {
     }
 }
 
-/// `plexus.control.v1.ProfilingSnapshot`
-public struct Plexus_Control_V1_ProfilingSnapshot: CBridgedMessage {
-    public static let protoMessageName = "plexus.control.v1.ProfilingSnapshot"
-
-    public var snapshot: Google_Protobuf_Any? = nil
-    public var unknownFields = UnknownFields()
-
-    public init() {}
-
-    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__profiling_snapshot() }
-
-    public init(_cReader r: CMessageReader) throws(CodecError) {
-        self.snapshot = try r.message(0, Google_Protobuf_Any.self)
-        self.unknownFields = r.unknownFields()
-    }
-
-    public func _cFill(_ w: inout CMessageWriter) {
-        if let value = self.snapshot { w.setMessage(0, value) }
-        w.setUnknownFields(self.unknownFields)
-    }
-}
-
 /// `plexus.control.v1.SetProfilingTraceRequest`
 public struct Plexus_Control_V1_SetProfilingTraceRequest: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.SetProfilingTraceRequest"
@@ -230,43 +208,22 @@ public struct Plexus_Control_V1_GetProfilingTraceBatchRequest: CBridgedMessage {
     }
 }
 
-/// `plexus.control.v1.ProfilingTraceBatch`
-public struct Plexus_Control_V1_ProfilingTraceBatch: CBridgedMessage {
-    public static let protoMessageName = "plexus.control.v1.ProfilingTraceBatch"
-
-    public var batch: Google_Protobuf_Any? = nil
-    public var unknownFields = UnknownFields()
-
-    public init() {}
-
-    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__profiling_trace_batch() }
-
-    public init(_cReader r: CMessageReader) throws(CodecError) {
-        self.batch = try r.message(0, Google_Protobuf_Any.self)
-        self.unknownFields = r.unknownFields()
-    }
-
-    public func _cFill(_ w: inout CMessageWriter) {
-        if let value = self.batch { w.setMessage(0, value) }
-        w.setUnknownFields(self.unknownFields)
-    }
-}
-
 /// `plexus.control.v1.UpdateSettingFieldRequest`
 public struct Plexus_Control_V1_UpdateSettingFieldRequest: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.UpdateSettingFieldRequest"
 
     public var fieldPath: String = ""
-    public var value: Google_Protobuf_Any? = nil
+    public var value: Plexus_Settings_V1_FieldValue? = nil
     public var unknownFields = UnknownFields()
 
     public init() {}
 
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__update_setting_field_request() }
+    public static var _cNeedsDepthCheck: Bool { true }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
         self.fieldPath = try r.string(0)
-        self.value = try r.message(1, Google_Protobuf_Any.self)
+        self.value = try r.message(1, Plexus_Settings_V1_FieldValue.self)
         self.unknownFields = r.unknownFields()
     }
 
@@ -281,7 +238,7 @@ public struct Plexus_Control_V1_UpdateSettingFieldRequest: CBridgedMessage {
 public struct Plexus_Control_V1_UpdateSettingFieldResult: CBridgedMessage {
     public static let protoMessageName = "plexus.control.v1.UpdateSettingFieldResult"
 
-    public var settings: Google_Protobuf_Any? = nil
+    public var settings: [UInt8] = []
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -289,12 +246,56 @@ public struct Plexus_Control_V1_UpdateSettingFieldResult: CBridgedMessage {
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__update_setting_field_result() }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
-        self.settings = try r.message(0, Google_Protobuf_Any.self)
+        self.settings = r.bytes(0)
         self.unknownFields = r.unknownFields()
     }
 
     public func _cFill(_ w: inout CMessageWriter) {
-        if let value = self.settings { w.setMessage(0, value) }
+        if !self.settings.isEmpty { w.setBytes(0, self.settings) }
+        w.setUnknownFields(self.unknownFields)
+    }
+}
+
+/// `plexus.control.v1.ApplySettingsRequest`
+public struct Plexus_Control_V1_ApplySettingsRequest: CBridgedMessage {
+    public static let protoMessageName = "plexus.control.v1.ApplySettingsRequest"
+
+    public var settings: [UInt8] = []
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__apply_settings_request() }
+
+    public init(_cReader r: CMessageReader) throws(CodecError) {
+        self.settings = r.bytes(0)
+        self.unknownFields = r.unknownFields()
+    }
+
+    public func _cFill(_ w: inout CMessageWriter) {
+        if !self.settings.isEmpty { w.setBytes(0, self.settings) }
+        w.setUnknownFields(self.unknownFields)
+    }
+}
+
+/// `plexus.control.v1.ApplySettingsResult`
+public struct Plexus_Control_V1_ApplySettingsResult: CBridgedMessage {
+    public static let protoMessageName = "plexus.control.v1.ApplySettingsResult"
+
+    public var settings: [UInt8] = []
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__apply_settings_result() }
+
+    public init(_cReader r: CMessageReader) throws(CodecError) {
+        self.settings = r.bytes(0)
+        self.unknownFields = r.unknownFields()
+    }
+
+    public func _cFill(_ w: inout CMessageWriter) {
+        if !self.settings.isEmpty { w.setBytes(0, self.settings) }
         w.setUnknownFields(self.unknownFields)
     }
 }
@@ -367,9 +368,11 @@ public struct Plexus_Control_V1_ProcessControlRequest: CBridgedMessage {
         case getProfilingTraceBatch(Plexus_Control_V1_GetProfilingTraceBatchRequest)
         case updateSettingField(Plexus_Control_V1_UpdateSettingFieldRequest)
         case custom(Plexus_Control_V1_CustomOperation)
+        case applySettings(Plexus_Control_V1_ApplySettingsRequest)
     }
 
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__process_control_request() }
+    public static var _cNeedsDepthCheck: Bool { true }
 
     public init(_cReader r: CMessageReader) throws(CodecError) {
         self.requestId = r.scalar(0, as: UInt64.self)
@@ -383,6 +386,7 @@ public struct Plexus_Control_V1_ProcessControlRequest: CBridgedMessage {
         case 14: self.operation = .getProfilingTraceBatch((try r.message(7, Plexus_Control_V1_GetProfilingTraceBatchRequest.self)) ?? Plexus_Control_V1_GetProfilingTraceBatchRequest())
         case 15: self.operation = .updateSettingField((try r.message(8, Plexus_Control_V1_UpdateSettingFieldRequest.self)) ?? Plexus_Control_V1_UpdateSettingFieldRequest())
         case 16: self.operation = .custom((try r.message(9, Plexus_Control_V1_CustomOperation.self)) ?? Plexus_Control_V1_CustomOperation())
+        case 17: self.operation = .applySettings((try r.message(10, Plexus_Control_V1_ApplySettingsRequest.self)) ?? Plexus_Control_V1_ApplySettingsRequest())
         default: self.operation = nil
         }
         self.unknownFields = r.unknownFields()
@@ -400,6 +404,7 @@ public struct Plexus_Control_V1_ProcessControlRequest: CBridgedMessage {
         case .getProfilingTraceBatch(let value): w.setOneofCase(7); w.setMessage(7, value)
         case .updateSettingField(let value): w.setOneofCase(8); w.setMessage(8, value)
         case .custom(let value): w.setOneofCase(9); w.setMessage(9, value)
+        case .applySettings(let value): w.setOneofCase(10); w.setMessage(10, value)
         case nil: break
         }
         w.setUnknownFields(self.unknownFields)
@@ -423,11 +428,12 @@ public struct Plexus_Control_V1_ProcessControlResponse: CBridgedMessage {
     public enum Result: Sendable, Hashable {
         case ping(Plexus_Control_V1_PingResult)
         case processStats(Plexus_Control_V1_ProcessStats)
-        case profilingSnapshot(Plexus_Control_V1_ProfilingSnapshot)
+        case profilingSnapshot(Plexus_Profiling_V1_ProfilingSnapshot)
         case profilingTrace(Plexus_Control_V1_SetProfilingTraceResult)
-        case traceBatch(Plexus_Control_V1_ProfilingTraceBatch)
+        case traceBatch(Plexus_Profiling_V1_TraceBatch)
         case updateSettingField(Plexus_Control_V1_UpdateSettingFieldResult)
         case custom(Plexus_Control_V1_CustomResult)
+        case applySettings(Plexus_Control_V1_ApplySettingsResult)
     }
 
     public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__control__v1__process_control_response() }
@@ -440,11 +446,12 @@ public struct Plexus_Control_V1_ProcessControlResponse: CBridgedMessage {
         switch r.oneofCase(4) {
         case 10: self.result = .ping((try r.message(4, Plexus_Control_V1_PingResult.self)) ?? Plexus_Control_V1_PingResult())
         case 11: self.result = .processStats((try r.message(5, Plexus_Control_V1_ProcessStats.self)) ?? Plexus_Control_V1_ProcessStats())
-        case 12: self.result = .profilingSnapshot((try r.message(6, Plexus_Control_V1_ProfilingSnapshot.self)) ?? Plexus_Control_V1_ProfilingSnapshot())
+        case 12: self.result = .profilingSnapshot((try r.message(6, Plexus_Profiling_V1_ProfilingSnapshot.self)) ?? Plexus_Profiling_V1_ProfilingSnapshot())
         case 13: self.result = .profilingTrace((try r.message(7, Plexus_Control_V1_SetProfilingTraceResult.self)) ?? Plexus_Control_V1_SetProfilingTraceResult())
-        case 14: self.result = .traceBatch((try r.message(8, Plexus_Control_V1_ProfilingTraceBatch.self)) ?? Plexus_Control_V1_ProfilingTraceBatch())
+        case 14: self.result = .traceBatch((try r.message(8, Plexus_Profiling_V1_TraceBatch.self)) ?? Plexus_Profiling_V1_TraceBatch())
         case 15: self.result = .updateSettingField((try r.message(9, Plexus_Control_V1_UpdateSettingFieldResult.self)) ?? Plexus_Control_V1_UpdateSettingFieldResult())
         case 16: self.result = .custom((try r.message(10, Plexus_Control_V1_CustomResult.self)) ?? Plexus_Control_V1_CustomResult())
+        case 17: self.result = .applySettings((try r.message(11, Plexus_Control_V1_ApplySettingsResult.self)) ?? Plexus_Control_V1_ApplySettingsResult())
         default: self.result = nil
         }
         self.unknownFields = r.unknownFields()
@@ -463,6 +470,7 @@ public struct Plexus_Control_V1_ProcessControlResponse: CBridgedMessage {
         case .traceBatch(let value): w.setOneofCase(8); w.setMessage(8, value)
         case .updateSettingField(let value): w.setOneofCase(9); w.setMessage(9, value)
         case .custom(let value): w.setOneofCase(10); w.setMessage(10, value)
+        case .applySettings(let value): w.setOneofCase(11); w.setMessage(11, value)
         case nil: break
         }
         w.setUnknownFields(self.unknownFields)

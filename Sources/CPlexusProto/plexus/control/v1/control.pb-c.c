@@ -232,51 +232,6 @@ void   plexus__control__v1__get_profiling_snapshot_request__free_unpacked
   assert(message->base.descriptor == &plexus__control__v1__get_profiling_snapshot_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   plexus__control__v1__profiling_snapshot__init
-                     (Plexus__Control__V1__ProfilingSnapshot         *message)
-{
-  static const Plexus__Control__V1__ProfilingSnapshot init_value = PLEXUS__CONTROL__V1__PROFILING_SNAPSHOT__INIT;
-  *message = init_value;
-}
-size_t plexus__control__v1__profiling_snapshot__get_packed_size
-                     (const Plexus__Control__V1__ProfilingSnapshot *message)
-{
-  assert(message->base.descriptor == &plexus__control__v1__profiling_snapshot__descriptor);
-  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
-}
-size_t plexus__control__v1__profiling_snapshot__pack
-                     (const Plexus__Control__V1__ProfilingSnapshot *message,
-                      uint8_t       *out)
-{
-  assert(message->base.descriptor == &plexus__control__v1__profiling_snapshot__descriptor);
-  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
-}
-size_t plexus__control__v1__profiling_snapshot__pack_to_buffer
-                     (const Plexus__Control__V1__ProfilingSnapshot *message,
-                      ProtobufCBuffer *buffer)
-{
-  assert(message->base.descriptor == &plexus__control__v1__profiling_snapshot__descriptor);
-  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
-}
-Plexus__Control__V1__ProfilingSnapshot *
-       plexus__control__v1__profiling_snapshot__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data)
-{
-  return (Plexus__Control__V1__ProfilingSnapshot *)
-     protobuf_c_message_unpack (&plexus__control__v1__profiling_snapshot__descriptor,
-                                allocator, len, data);
-}
-void   plexus__control__v1__profiling_snapshot__free_unpacked
-                     (Plexus__Control__V1__ProfilingSnapshot *message,
-                      ProtobufCAllocator *allocator)
-{
-  if(!message)
-    return;
-  assert(message->base.descriptor == &plexus__control__v1__profiling_snapshot__descriptor);
-  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
-}
 void   plexus__control__v1__set_profiling_trace_request__init
                      (Plexus__Control__V1__SetProfilingTraceRequest         *message)
 {
@@ -412,51 +367,6 @@ void   plexus__control__v1__get_profiling_trace_batch_request__free_unpacked
   assert(message->base.descriptor == &plexus__control__v1__get_profiling_trace_batch_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-void   plexus__control__v1__profiling_trace_batch__init
-                     (Plexus__Control__V1__ProfilingTraceBatch         *message)
-{
-  static const Plexus__Control__V1__ProfilingTraceBatch init_value = PLEXUS__CONTROL__V1__PROFILING_TRACE_BATCH__INIT;
-  *message = init_value;
-}
-size_t plexus__control__v1__profiling_trace_batch__get_packed_size
-                     (const Plexus__Control__V1__ProfilingTraceBatch *message)
-{
-  assert(message->base.descriptor == &plexus__control__v1__profiling_trace_batch__descriptor);
-  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
-}
-size_t plexus__control__v1__profiling_trace_batch__pack
-                     (const Plexus__Control__V1__ProfilingTraceBatch *message,
-                      uint8_t       *out)
-{
-  assert(message->base.descriptor == &plexus__control__v1__profiling_trace_batch__descriptor);
-  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
-}
-size_t plexus__control__v1__profiling_trace_batch__pack_to_buffer
-                     (const Plexus__Control__V1__ProfilingTraceBatch *message,
-                      ProtobufCBuffer *buffer)
-{
-  assert(message->base.descriptor == &plexus__control__v1__profiling_trace_batch__descriptor);
-  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
-}
-Plexus__Control__V1__ProfilingTraceBatch *
-       plexus__control__v1__profiling_trace_batch__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data)
-{
-  return (Plexus__Control__V1__ProfilingTraceBatch *)
-     protobuf_c_message_unpack (&plexus__control__v1__profiling_trace_batch__descriptor,
-                                allocator, len, data);
-}
-void   plexus__control__v1__profiling_trace_batch__free_unpacked
-                     (Plexus__Control__V1__ProfilingTraceBatch *message,
-                      ProtobufCAllocator *allocator)
-{
-  if(!message)
-    return;
-  assert(message->base.descriptor == &plexus__control__v1__profiling_trace_batch__descriptor);
-  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
-}
 void   plexus__control__v1__update_setting_field_request__init
                      (Plexus__Control__V1__UpdateSettingFieldRequest         *message)
 {
@@ -545,6 +455,96 @@ void   plexus__control__v1__update_setting_field_result__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &plexus__control__v1__update_setting_field_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   plexus__control__v1__apply_settings_request__init
+                     (Plexus__Control__V1__ApplySettingsRequest         *message)
+{
+  static const Plexus__Control__V1__ApplySettingsRequest init_value = PLEXUS__CONTROL__V1__APPLY_SETTINGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t plexus__control__v1__apply_settings_request__get_packed_size
+                     (const Plexus__Control__V1__ApplySettingsRequest *message)
+{
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t plexus__control__v1__apply_settings_request__pack
+                     (const Plexus__Control__V1__ApplySettingsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t plexus__control__v1__apply_settings_request__pack_to_buffer
+                     (const Plexus__Control__V1__ApplySettingsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Plexus__Control__V1__ApplySettingsRequest *
+       plexus__control__v1__apply_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Plexus__Control__V1__ApplySettingsRequest *)
+     protobuf_c_message_unpack (&plexus__control__v1__apply_settings_request__descriptor,
+                                allocator, len, data);
+}
+void   plexus__control__v1__apply_settings_request__free_unpacked
+                     (Plexus__Control__V1__ApplySettingsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   plexus__control__v1__apply_settings_result__init
+                     (Plexus__Control__V1__ApplySettingsResult         *message)
+{
+  static const Plexus__Control__V1__ApplySettingsResult init_value = PLEXUS__CONTROL__V1__APPLY_SETTINGS_RESULT__INIT;
+  *message = init_value;
+}
+size_t plexus__control__v1__apply_settings_result__get_packed_size
+                     (const Plexus__Control__V1__ApplySettingsResult *message)
+{
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t plexus__control__v1__apply_settings_result__pack
+                     (const Plexus__Control__V1__ApplySettingsResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t plexus__control__v1__apply_settings_result__pack_to_buffer
+                     (const Plexus__Control__V1__ApplySettingsResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Plexus__Control__V1__ApplySettingsResult *
+       plexus__control__v1__apply_settings_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Plexus__Control__V1__ApplySettingsResult *)
+     protobuf_c_message_unpack (&plexus__control__v1__apply_settings_result__descriptor,
+                                allocator, len, data);
+}
+void   plexus__control__v1__apply_settings_result__free_unpacked
+                     (Plexus__Control__V1__ApplySettingsResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &plexus__control__v1__apply_settings_result__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   plexus__control__v1__custom_operation__init
@@ -981,44 +981,6 @@ const ProtobufCMessageDescriptor plexus__control__v1__get_profiling_snapshot_req
   (ProtobufCMessageInit) plexus__control__v1__get_profiling_snapshot_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor plexus__control__v1__profiling_snapshot__field_descriptors[1] =
-{
-  {
-    "snapshot",
-    1,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Plexus__Control__V1__ProfilingSnapshot, snapshot),
-    &google__protobuf__any__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-};
-static const unsigned plexus__control__v1__profiling_snapshot__field_indices_by_name[] = {
-  0,   /* field[0] = snapshot */
-};
-static const ProtobufCIntRange plexus__control__v1__profiling_snapshot__number_ranges[1 + 1] =
-{
-  { 1, 0 },
-  { 0, 1 }
-};
-const ProtobufCMessageDescriptor plexus__control__v1__profiling_snapshot__descriptor =
-{
-  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "plexus.control.v1.ProfilingSnapshot",
-  "ProfilingSnapshot",
-  "Plexus__Control__V1__ProfilingSnapshot",
-  "plexus.control.v1",
-  sizeof(Plexus__Control__V1__ProfilingSnapshot),
-  1,
-  plexus__control__v1__profiling_snapshot__field_descriptors,
-  plexus__control__v1__profiling_snapshot__field_indices_by_name,
-  1,  plexus__control__v1__profiling_snapshot__number_ranges,
-  (ProtobufCMessageInit) plexus__control__v1__profiling_snapshot__init,
-  NULL,NULL,NULL    /* reserved[123] */
-};
 static const ProtobufCFieldDescriptor plexus__control__v1__set_profiling_trace_request__field_descriptors[3] =
 {
   {
@@ -1172,44 +1134,6 @@ const ProtobufCMessageDescriptor plexus__control__v1__get_profiling_trace_batch_
   (ProtobufCMessageInit) plexus__control__v1__get_profiling_trace_batch_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor plexus__control__v1__profiling_trace_batch__field_descriptors[1] =
-{
-  {
-    "batch",
-    1,
-    PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
-    0,   /* quantifier_offset */
-    offsetof(Plexus__Control__V1__ProfilingTraceBatch, batch),
-    &google__protobuf__any__descriptor,
-    NULL,
-    0,             /* flags */
-    0,NULL,NULL    /* reserved1,reserved2, etc */
-  },
-};
-static const unsigned plexus__control__v1__profiling_trace_batch__field_indices_by_name[] = {
-  0,   /* field[0] = batch */
-};
-static const ProtobufCIntRange plexus__control__v1__profiling_trace_batch__number_ranges[1 + 1] =
-{
-  { 1, 0 },
-  { 0, 1 }
-};
-const ProtobufCMessageDescriptor plexus__control__v1__profiling_trace_batch__descriptor =
-{
-  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-  "plexus.control.v1.ProfilingTraceBatch",
-  "ProfilingTraceBatch",
-  "Plexus__Control__V1__ProfilingTraceBatch",
-  "plexus.control.v1",
-  sizeof(Plexus__Control__V1__ProfilingTraceBatch),
-  1,
-  plexus__control__v1__profiling_trace_batch__field_descriptors,
-  plexus__control__v1__profiling_trace_batch__field_indices_by_name,
-  1,  plexus__control__v1__profiling_trace_batch__number_ranges,
-  (ProtobufCMessageInit) plexus__control__v1__profiling_trace_batch__init,
-  NULL,NULL,NULL    /* reserved[123] */
-};
 static const ProtobufCFieldDescriptor plexus__control__v1__update_setting_field_request__field_descriptors[2] =
 {
   {
@@ -1231,7 +1155,7 @@ static const ProtobufCFieldDescriptor plexus__control__v1__update_setting_field_
     PROTOBUF_C_TYPE_MESSAGE,
     0,   /* quantifier_offset */
     offsetof(Plexus__Control__V1__UpdateSettingFieldRequest, value),
-    &google__protobuf__any__descriptor,
+    &plexus__settings__v1__field_value__descriptor,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -1267,10 +1191,10 @@ static const ProtobufCFieldDescriptor plexus__control__v1__update_setting_field_
     "settings",
     1,
     PROTOBUF_C_LABEL_NONE,
-    PROTOBUF_C_TYPE_MESSAGE,
+    PROTOBUF_C_TYPE_BYTES,
     0,   /* quantifier_offset */
     offsetof(Plexus__Control__V1__UpdateSettingFieldResult, settings),
-    &google__protobuf__any__descriptor,
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -1297,6 +1221,82 @@ const ProtobufCMessageDescriptor plexus__control__v1__update_setting_field_resul
   plexus__control__v1__update_setting_field_result__field_indices_by_name,
   1,  plexus__control__v1__update_setting_field_result__number_ranges,
   (ProtobufCMessageInit) plexus__control__v1__update_setting_field_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor plexus__control__v1__apply_settings_request__field_descriptors[1] =
+{
+  {
+    "settings",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Plexus__Control__V1__ApplySettingsRequest, settings),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned plexus__control__v1__apply_settings_request__field_indices_by_name[] = {
+  0,   /* field[0] = settings */
+};
+static const ProtobufCIntRange plexus__control__v1__apply_settings_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor plexus__control__v1__apply_settings_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "plexus.control.v1.ApplySettingsRequest",
+  "ApplySettingsRequest",
+  "Plexus__Control__V1__ApplySettingsRequest",
+  "plexus.control.v1",
+  sizeof(Plexus__Control__V1__ApplySettingsRequest),
+  1,
+  plexus__control__v1__apply_settings_request__field_descriptors,
+  plexus__control__v1__apply_settings_request__field_indices_by_name,
+  1,  plexus__control__v1__apply_settings_request__number_ranges,
+  (ProtobufCMessageInit) plexus__control__v1__apply_settings_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor plexus__control__v1__apply_settings_result__field_descriptors[1] =
+{
+  {
+    "settings",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Plexus__Control__V1__ApplySettingsResult, settings),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned plexus__control__v1__apply_settings_result__field_indices_by_name[] = {
+  0,   /* field[0] = settings */
+};
+static const ProtobufCIntRange plexus__control__v1__apply_settings_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor plexus__control__v1__apply_settings_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "plexus.control.v1.ApplySettingsResult",
+  "ApplySettingsResult",
+  "Plexus__Control__V1__ApplySettingsResult",
+  "plexus.control.v1",
+  sizeof(Plexus__Control__V1__ApplySettingsResult),
+  1,
+  plexus__control__v1__apply_settings_result__field_descriptors,
+  plexus__control__v1__apply_settings_result__field_indices_by_name,
+  1,  plexus__control__v1__apply_settings_result__number_ranges,
+  (ProtobufCMessageInit) plexus__control__v1__apply_settings_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor plexus__control__v1__custom_operation__field_descriptors[2] =
@@ -1388,7 +1388,7 @@ const ProtobufCMessageDescriptor plexus__control__v1__custom_result__descriptor 
   (ProtobufCMessageInit) plexus__control__v1__custom_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor plexus__control__v1__process_control_request__field_descriptors[10] =
+static const ProtobufCFieldDescriptor plexus__control__v1__process_control_request__field_descriptors[11] =
 {
   {
     "request_id",
@@ -1510,8 +1510,21 @@ static const ProtobufCFieldDescriptor plexus__control__v1__process_control_reque
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "apply_settings",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Plexus__Control__V1__ProcessControlRequest, operation_case),
+    offsetof(Plexus__Control__V1__ProcessControlRequest, apply_settings),
+    &plexus__control__v1__apply_settings_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned plexus__control__v1__process_control_request__field_indices_by_name[] = {
+  10,   /* field[10] = apply_settings */
   9,   /* field[9] = custom */
   4,   /* field[4] = get_process_stats */
   5,   /* field[5] = get_profiling_snapshot */
@@ -1527,7 +1540,7 @@ static const ProtobufCIntRange plexus__control__v1__process_control_request__num
 {
   { 1, 0 },
   { 10, 3 },
-  { 0, 10 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor plexus__control__v1__process_control_request__descriptor =
 {
@@ -1537,14 +1550,14 @@ const ProtobufCMessageDescriptor plexus__control__v1__process_control_request__d
   "Plexus__Control__V1__ProcessControlRequest",
   "plexus.control.v1",
   sizeof(Plexus__Control__V1__ProcessControlRequest),
-  10,
+  11,
   plexus__control__v1__process_control_request__field_descriptors,
   plexus__control__v1__process_control_request__field_indices_by_name,
   2,  plexus__control__v1__process_control_request__number_ranges,
   (ProtobufCMessageInit) plexus__control__v1__process_control_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor plexus__control__v1__process_control_response__field_descriptors[11] =
+static const ProtobufCFieldDescriptor plexus__control__v1__process_control_response__field_descriptors[12] =
 {
   {
     "request_id",
@@ -1625,7 +1638,7 @@ static const ProtobufCFieldDescriptor plexus__control__v1__process_control_respo
     PROTOBUF_C_TYPE_MESSAGE,
     offsetof(Plexus__Control__V1__ProcessControlResponse, result_case),
     offsetof(Plexus__Control__V1__ProcessControlResponse, profiling_snapshot),
-    &plexus__control__v1__profiling_snapshot__descriptor,
+    &plexus__profiling__v1__profiling_snapshot__descriptor,
     NULL,
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -1649,7 +1662,7 @@ static const ProtobufCFieldDescriptor plexus__control__v1__process_control_respo
     PROTOBUF_C_TYPE_MESSAGE,
     offsetof(Plexus__Control__V1__ProcessControlResponse, result_case),
     offsetof(Plexus__Control__V1__ProcessControlResponse, trace_batch),
-    &plexus__control__v1__profiling_trace_batch__descriptor,
+    &plexus__profiling__v1__trace_batch__descriptor,
     NULL,
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -1678,8 +1691,21 @@ static const ProtobufCFieldDescriptor plexus__control__v1__process_control_respo
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "apply_settings",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Plexus__Control__V1__ProcessControlResponse, result_case),
+    offsetof(Plexus__Control__V1__ProcessControlResponse, apply_settings),
+    &plexus__control__v1__apply_settings_result__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned plexus__control__v1__process_control_response__field_indices_by_name[] = {
+  11,   /* field[11] = apply_settings */
   10,   /* field[10] = custom */
   2,   /* field[2] = error_code */
   3,   /* field[3] = error_message */
@@ -1696,7 +1722,7 @@ static const ProtobufCIntRange plexus__control__v1__process_control_response__nu
 {
   { 1, 0 },
   { 10, 4 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor plexus__control__v1__process_control_response__descriptor =
 {
@@ -1706,7 +1732,7 @@ const ProtobufCMessageDescriptor plexus__control__v1__process_control_response__
   "Plexus__Control__V1__ProcessControlResponse",
   "plexus.control.v1",
   sizeof(Plexus__Control__V1__ProcessControlResponse),
-  11,
+  12,
   plexus__control__v1__process_control_response__field_descriptors,
   plexus__control__v1__process_control_response__field_indices_by_name,
   2,  plexus__control__v1__process_control_response__number_ranges,

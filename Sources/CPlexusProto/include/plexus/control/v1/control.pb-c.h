@@ -17,19 +17,21 @@ PROTOBUF_C__BEGIN_DECLS
 #include "google/protobuf/any.pb-c.h"
 #include "google/protobuf/duration.pb-c.h"
 #include "plexus/rpc/v1/status.pb-c.h"
+#include "plexus/profiling/v1/profiling.pb-c.h"
+#include "plexus/settings/v1/value.pb-c.h"
 
 typedef struct Plexus__Control__V1__PingRequest Plexus__Control__V1__PingRequest;
 typedef struct Plexus__Control__V1__PingResult Plexus__Control__V1__PingResult;
 typedef struct Plexus__Control__V1__GetProcessStatsRequest Plexus__Control__V1__GetProcessStatsRequest;
 typedef struct Plexus__Control__V1__ProcessStats Plexus__Control__V1__ProcessStats;
 typedef struct Plexus__Control__V1__GetProfilingSnapshotRequest Plexus__Control__V1__GetProfilingSnapshotRequest;
-typedef struct Plexus__Control__V1__ProfilingSnapshot Plexus__Control__V1__ProfilingSnapshot;
 typedef struct Plexus__Control__V1__SetProfilingTraceRequest Plexus__Control__V1__SetProfilingTraceRequest;
 typedef struct Plexus__Control__V1__SetProfilingTraceResult Plexus__Control__V1__SetProfilingTraceResult;
 typedef struct Plexus__Control__V1__GetProfilingTraceBatchRequest Plexus__Control__V1__GetProfilingTraceBatchRequest;
-typedef struct Plexus__Control__V1__ProfilingTraceBatch Plexus__Control__V1__ProfilingTraceBatch;
 typedef struct Plexus__Control__V1__UpdateSettingFieldRequest Plexus__Control__V1__UpdateSettingFieldRequest;
 typedef struct Plexus__Control__V1__UpdateSettingFieldResult Plexus__Control__V1__UpdateSettingFieldResult;
+typedef struct Plexus__Control__V1__ApplySettingsRequest Plexus__Control__V1__ApplySettingsRequest;
+typedef struct Plexus__Control__V1__ApplySettingsResult Plexus__Control__V1__ApplySettingsResult;
 typedef struct Plexus__Control__V1__CustomOperation Plexus__Control__V1__CustomOperation;
 typedef struct Plexus__Control__V1__CustomResult Plexus__Control__V1__CustomResult;
 typedef struct Plexus__Control__V1__ProcessControlRequest Plexus__Control__V1__ProcessControlRequest;
@@ -98,20 +100,6 @@ struct  Plexus__Control__V1__GetProfilingSnapshotRequest
      }
 
 
-struct  Plexus__Control__V1__ProfilingSnapshot
-{
-  ProtobufCMessage base;
-  /*
-   * Encoded plexus.graph.v1 profiling snapshot (kept opaque here so this file has no
-   * dependency on the graph contracts).
-   */
-  Google__Protobuf__Any *snapshot;
-};
-#define PLEXUS__CONTROL__V1__PROFILING_SNAPSHOT__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&plexus__control__v1__profiling_snapshot__descriptor) \
-    , NULL }
-
-
 struct  Plexus__Control__V1__SetProfilingTraceRequest
 {
   ProtobufCMessage base;
@@ -152,16 +140,6 @@ struct  Plexus__Control__V1__GetProfilingTraceBatchRequest
     , 0 }
 
 
-struct  Plexus__Control__V1__ProfilingTraceBatch
-{
-  ProtobufCMessage base;
-  Google__Protobuf__Any *batch;
-};
-#define PLEXUS__CONTROL__V1__PROFILING_TRACE_BATCH__INIT \
- { PROTOBUF_C_MESSAGE_INIT (&plexus__control__v1__profiling_trace_batch__descriptor) \
-    , NULL }
-
-
 struct  Plexus__Control__V1__UpdateSettingFieldRequest
 {
   ProtobufCMessage base;
@@ -170,10 +148,9 @@ struct  Plexus__Control__V1__UpdateSettingFieldRequest
    */
   char *field_path;
   /*
-   * The new value, encoded as the field's protobuf type wrapped in Any
-   * (google.protobuf.DoubleValue, StringValue, ... or a message).
+   * The new value; the graph server has checked it against the unit's settings schema.
    */
-  Google__Protobuf__Any *value;
+  Plexus__Settings__V1__FieldValue *value;
 };
 #define PLEXUS__CONTROL__V1__UPDATE_SETTING_FIELD_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&plexus__control__v1__update_setting_field_request__descriptor) \
@@ -184,13 +161,42 @@ struct  Plexus__Control__V1__UpdateSettingFieldResult
 {
   ProtobufCMessage base;
   /*
-   * The settings message after the update, encoded.
+   * The unit's settings message after the update, encoded.
    */
-  Google__Protobuf__Any *settings;
+  ProtobufCBinaryData settings;
 };
 #define PLEXUS__CONTROL__V1__UPDATE_SETTING_FIELD_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&plexus__control__v1__update_setting_field_result__descriptor) \
-    , NULL }
+    , {0,NULL} }
+
+
+/*
+ * Replace a unit's whole settings message.
+ */
+struct  Plexus__Control__V1__ApplySettingsRequest
+{
+  ProtobufCMessage base;
+  /*
+   * The new settings message, encoded; the graph server has checked it against the schema.
+   */
+  ProtobufCBinaryData settings;
+};
+#define PLEXUS__CONTROL__V1__APPLY_SETTINGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&plexus__control__v1__apply_settings_request__descriptor) \
+    , {0,NULL} }
+
+
+struct  Plexus__Control__V1__ApplySettingsResult
+{
+  ProtobufCMessage base;
+  /*
+   * The settings message as the owner applied it, encoded.
+   */
+  ProtobufCBinaryData settings;
+};
+#define PLEXUS__CONTROL__V1__APPLY_SETTINGS_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&plexus__control__v1__apply_settings_result__descriptor) \
+    , {0,NULL} }
 
 
 /*
@@ -225,7 +231,8 @@ typedef enum {
   PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__OPERATION_SET_PROFILING_TRACE = 13,
   PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__OPERATION_GET_PROFILING_TRACE_BATCH = 14,
   PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__OPERATION_UPDATE_SETTING_FIELD = 15,
-  PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__OPERATION_CUSTOM = 16
+  PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__OPERATION_CUSTOM = 16,
+  PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__OPERATION_APPLY_SETTINGS = 17
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__OPERATION__CASE)
 } Plexus__Control__V1__ProcessControlRequest__OperationCase;
 
@@ -256,6 +263,7 @@ struct  Plexus__Control__V1__ProcessControlRequest
     Plexus__Control__V1__GetProfilingTraceBatchRequest *get_profiling_trace_batch;
     Plexus__Control__V1__UpdateSettingFieldRequest *update_setting_field;
     Plexus__Control__V1__CustomOperation *custom;
+    Plexus__Control__V1__ApplySettingsRequest *apply_settings;
   };
 };
 #define PLEXUS__CONTROL__V1__PROCESS_CONTROL_REQUEST__INIT \
@@ -271,7 +279,8 @@ typedef enum {
   PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__RESULT_PROFILING_TRACE = 13,
   PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__RESULT_TRACE_BATCH = 14,
   PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__RESULT_UPDATE_SETTING_FIELD = 15,
-  PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__RESULT_CUSTOM = 16
+  PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__RESULT_CUSTOM = 16,
+  PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__RESULT_APPLY_SETTINGS = 17
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__RESULT__CASE)
 } Plexus__Control__V1__ProcessControlResponse__ResultCase;
 
@@ -292,11 +301,12 @@ struct  Plexus__Control__V1__ProcessControlResponse
   union {
     Plexus__Control__V1__PingResult *ping;
     Plexus__Control__V1__ProcessStats *process_stats;
-    Plexus__Control__V1__ProfilingSnapshot *profiling_snapshot;
+    Plexus__Profiling__V1__ProfilingSnapshot *profiling_snapshot;
     Plexus__Control__V1__SetProfilingTraceResult *profiling_trace;
-    Plexus__Control__V1__ProfilingTraceBatch *trace_batch;
+    Plexus__Profiling__V1__TraceBatch *trace_batch;
     Plexus__Control__V1__UpdateSettingFieldResult *update_setting_field;
     Plexus__Control__V1__CustomResult *custom;
+    Plexus__Control__V1__ApplySettingsResult *apply_settings;
   };
 };
 #define PLEXUS__CONTROL__V1__PROCESS_CONTROL_RESPONSE__INIT \
@@ -399,25 +409,6 @@ Plexus__Control__V1__GetProfilingSnapshotRequest *
 void   plexus__control__v1__get_profiling_snapshot_request__free_unpacked
                      (Plexus__Control__V1__GetProfilingSnapshotRequest *message,
                       ProtobufCAllocator *allocator);
-/* Plexus__Control__V1__ProfilingSnapshot methods */
-void   plexus__control__v1__profiling_snapshot__init
-                     (Plexus__Control__V1__ProfilingSnapshot         *message);
-size_t plexus__control__v1__profiling_snapshot__get_packed_size
-                     (const Plexus__Control__V1__ProfilingSnapshot   *message);
-size_t plexus__control__v1__profiling_snapshot__pack
-                     (const Plexus__Control__V1__ProfilingSnapshot   *message,
-                      uint8_t             *out);
-size_t plexus__control__v1__profiling_snapshot__pack_to_buffer
-                     (const Plexus__Control__V1__ProfilingSnapshot   *message,
-                      ProtobufCBuffer     *buffer);
-Plexus__Control__V1__ProfilingSnapshot *
-       plexus__control__v1__profiling_snapshot__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   plexus__control__v1__profiling_snapshot__free_unpacked
-                     (Plexus__Control__V1__ProfilingSnapshot *message,
-                      ProtobufCAllocator *allocator);
 /* Plexus__Control__V1__SetProfilingTraceRequest methods */
 void   plexus__control__v1__set_profiling_trace_request__init
                      (Plexus__Control__V1__SetProfilingTraceRequest         *message);
@@ -475,25 +466,6 @@ Plexus__Control__V1__GetProfilingTraceBatchRequest *
 void   plexus__control__v1__get_profiling_trace_batch_request__free_unpacked
                      (Plexus__Control__V1__GetProfilingTraceBatchRequest *message,
                       ProtobufCAllocator *allocator);
-/* Plexus__Control__V1__ProfilingTraceBatch methods */
-void   plexus__control__v1__profiling_trace_batch__init
-                     (Plexus__Control__V1__ProfilingTraceBatch         *message);
-size_t plexus__control__v1__profiling_trace_batch__get_packed_size
-                     (const Plexus__Control__V1__ProfilingTraceBatch   *message);
-size_t plexus__control__v1__profiling_trace_batch__pack
-                     (const Plexus__Control__V1__ProfilingTraceBatch   *message,
-                      uint8_t             *out);
-size_t plexus__control__v1__profiling_trace_batch__pack_to_buffer
-                     (const Plexus__Control__V1__ProfilingTraceBatch   *message,
-                      ProtobufCBuffer     *buffer);
-Plexus__Control__V1__ProfilingTraceBatch *
-       plexus__control__v1__profiling_trace_batch__unpack
-                     (ProtobufCAllocator  *allocator,
-                      size_t               len,
-                      const uint8_t       *data);
-void   plexus__control__v1__profiling_trace_batch__free_unpacked
-                     (Plexus__Control__V1__ProfilingTraceBatch *message,
-                      ProtobufCAllocator *allocator);
 /* Plexus__Control__V1__UpdateSettingFieldRequest methods */
 void   plexus__control__v1__update_setting_field_request__init
                      (Plexus__Control__V1__UpdateSettingFieldRequest         *message);
@@ -531,6 +503,44 @@ Plexus__Control__V1__UpdateSettingFieldResult *
                       const uint8_t       *data);
 void   plexus__control__v1__update_setting_field_result__free_unpacked
                      (Plexus__Control__V1__UpdateSettingFieldResult *message,
+                      ProtobufCAllocator *allocator);
+/* Plexus__Control__V1__ApplySettingsRequest methods */
+void   plexus__control__v1__apply_settings_request__init
+                     (Plexus__Control__V1__ApplySettingsRequest         *message);
+size_t plexus__control__v1__apply_settings_request__get_packed_size
+                     (const Plexus__Control__V1__ApplySettingsRequest   *message);
+size_t plexus__control__v1__apply_settings_request__pack
+                     (const Plexus__Control__V1__ApplySettingsRequest   *message,
+                      uint8_t             *out);
+size_t plexus__control__v1__apply_settings_request__pack_to_buffer
+                     (const Plexus__Control__V1__ApplySettingsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Plexus__Control__V1__ApplySettingsRequest *
+       plexus__control__v1__apply_settings_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   plexus__control__v1__apply_settings_request__free_unpacked
+                     (Plexus__Control__V1__ApplySettingsRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Plexus__Control__V1__ApplySettingsResult methods */
+void   plexus__control__v1__apply_settings_result__init
+                     (Plexus__Control__V1__ApplySettingsResult         *message);
+size_t plexus__control__v1__apply_settings_result__get_packed_size
+                     (const Plexus__Control__V1__ApplySettingsResult   *message);
+size_t plexus__control__v1__apply_settings_result__pack
+                     (const Plexus__Control__V1__ApplySettingsResult   *message,
+                      uint8_t             *out);
+size_t plexus__control__v1__apply_settings_result__pack_to_buffer
+                     (const Plexus__Control__V1__ApplySettingsResult   *message,
+                      ProtobufCBuffer     *buffer);
+Plexus__Control__V1__ApplySettingsResult *
+       plexus__control__v1__apply_settings_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   plexus__control__v1__apply_settings_result__free_unpacked
+                     (Plexus__Control__V1__ApplySettingsResult *message,
                       ProtobufCAllocator *allocator);
 /* Plexus__Control__V1__CustomOperation methods */
 void   plexus__control__v1__custom_operation__init
@@ -625,9 +635,6 @@ typedef void (*Plexus__Control__V1__ProcessStats_Closure)
 typedef void (*Plexus__Control__V1__GetProfilingSnapshotRequest_Closure)
                  (const Plexus__Control__V1__GetProfilingSnapshotRequest *message,
                   void *closure_data);
-typedef void (*Plexus__Control__V1__ProfilingSnapshot_Closure)
-                 (const Plexus__Control__V1__ProfilingSnapshot *message,
-                  void *closure_data);
 typedef void (*Plexus__Control__V1__SetProfilingTraceRequest_Closure)
                  (const Plexus__Control__V1__SetProfilingTraceRequest *message,
                   void *closure_data);
@@ -637,14 +644,17 @@ typedef void (*Plexus__Control__V1__SetProfilingTraceResult_Closure)
 typedef void (*Plexus__Control__V1__GetProfilingTraceBatchRequest_Closure)
                  (const Plexus__Control__V1__GetProfilingTraceBatchRequest *message,
                   void *closure_data);
-typedef void (*Plexus__Control__V1__ProfilingTraceBatch_Closure)
-                 (const Plexus__Control__V1__ProfilingTraceBatch *message,
-                  void *closure_data);
 typedef void (*Plexus__Control__V1__UpdateSettingFieldRequest_Closure)
                  (const Plexus__Control__V1__UpdateSettingFieldRequest *message,
                   void *closure_data);
 typedef void (*Plexus__Control__V1__UpdateSettingFieldResult_Closure)
                  (const Plexus__Control__V1__UpdateSettingFieldResult *message,
+                  void *closure_data);
+typedef void (*Plexus__Control__V1__ApplySettingsRequest_Closure)
+                 (const Plexus__Control__V1__ApplySettingsRequest *message,
+                  void *closure_data);
+typedef void (*Plexus__Control__V1__ApplySettingsResult_Closure)
+                 (const Plexus__Control__V1__ApplySettingsResult *message,
                   void *closure_data);
 typedef void (*Plexus__Control__V1__CustomOperation_Closure)
                  (const Plexus__Control__V1__CustomOperation *message,
@@ -669,13 +679,13 @@ extern const ProtobufCMessageDescriptor plexus__control__v1__ping_result__descri
 extern const ProtobufCMessageDescriptor plexus__control__v1__get_process_stats_request__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__process_stats__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__get_profiling_snapshot_request__descriptor;
-extern const ProtobufCMessageDescriptor plexus__control__v1__profiling_snapshot__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__set_profiling_trace_request__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__set_profiling_trace_result__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__get_profiling_trace_batch_request__descriptor;
-extern const ProtobufCMessageDescriptor plexus__control__v1__profiling_trace_batch__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__update_setting_field_request__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__update_setting_field_result__descriptor;
+extern const ProtobufCMessageDescriptor plexus__control__v1__apply_settings_request__descriptor;
+extern const ProtobufCMessageDescriptor plexus__control__v1__apply_settings_result__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__custom_operation__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__custom_result__descriptor;
 extern const ProtobufCMessageDescriptor plexus__control__v1__process_control_request__descriptor;

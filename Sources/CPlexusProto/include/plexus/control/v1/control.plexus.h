@@ -19,9 +19,6 @@ static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__contr
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__get_profiling_snapshot_request(void) {
     return &plexus__control__v1__get_profiling_snapshot_request__descriptor;
 }
-static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__profiling_snapshot(void) {
-    return &plexus__control__v1__profiling_snapshot__descriptor;
-}
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__set_profiling_trace_request(void) {
     return &plexus__control__v1__set_profiling_trace_request__descriptor;
 }
@@ -31,14 +28,17 @@ static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__contr
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__get_profiling_trace_batch_request(void) {
     return &plexus__control__v1__get_profiling_trace_batch_request__descriptor;
 }
-static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__profiling_trace_batch(void) {
-    return &plexus__control__v1__profiling_trace_batch__descriptor;
-}
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__update_setting_field_request(void) {
     return &plexus__control__v1__update_setting_field_request__descriptor;
 }
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__update_setting_field_result(void) {
     return &plexus__control__v1__update_setting_field_result__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__apply_settings_request(void) {
+    return &plexus__control__v1__apply_settings_request__descriptor;
+}
+static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__apply_settings_result(void) {
+    return &plexus__control__v1__apply_settings_result__descriptor;
 }
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__control__v1__custom_operation(void) {
     return &plexus__control__v1__custom_operation__descriptor;

@@ -14,45 +14,47 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import any_pb2 as google_dot_protobuf_dot_any__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from plexus.rpc.v1 import status_pb2 as plexus_dot_rpc_dot_v1_dot_status__pb2
+from plexus.profiling.v1 import profiling_pb2 as plexus_dot_profiling_dot_v1_dot_profiling__pb2
+from plexus.settings.v1 import value_pb2 as plexus_dot_settings_dot_v1_dot_value__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fplexus/control/v1/control.proto\x12\x11plexus.control.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1aplexus/rpc/v1/status.proto\"\x1e\n\x0bPingRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\">\n\nPingResult\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x1f\n\x17process_time_unix_nanos\x18\x02 \x01(\x04\"\x18\n\x16GetProcessStatsRequest\"\xb3\x01\n\x0cProcessStats\x12\x0b\n\x03pid\x18\x01 \x01(\r\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x16\n\x0euptime_seconds\x18\x03 \x01(\x01\x12\x11\n\trss_bytes\x18\x04 \x01(\x04\x12\x18\n\x10\x63pu_user_seconds\x18\x05 \x01(\x01\x12\x1a\n\x12\x63pu_system_seconds\x18\x06 \x01(\x01\x12\r\n\x05units\x18\x07 \x03(\t\x12\x18\n\x10open_connections\x18\x08 \x01(\r\"\x1d\n\x1bGetProfilingSnapshotRequest\";\n\x11ProfilingSnapshot\x12&\n\x08snapshot\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"c\n\x18SetProfilingTraceRequest\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06topics\x18\x03 \x03(\t\"F\n\x17SetProfilingTraceResult\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x1a\n\x12\x65xpires_unix_nanos\x18\x02 \x01(\x04\"4\n\x1dGetProfilingTraceBatchRequest\x12\x13\n\x0bmax_samples\x18\x01 \x01(\r\":\n\x13ProfilingTraceBatch\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"T\n\x19UpdateSettingFieldRequest\x12\x12\n\nfield_path\x18\x01 \x01(\t\x12#\n\x05value\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any\"B\n\x18UpdateSettingFieldResult\x12&\n\x08settings\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"F\n\x0f\x43ustomOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x07payload\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any\"5\n\x0c\x43ustomResult\x12%\n\x07payload\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"\xe3\x04\n\x15ProcessControlRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12.\n\x04ping\x18\n \x01(\x0b\x32\x1e.plexus.control.v1.PingRequestH\x00\x12\x46\n\x11get_process_stats\x18\x0b \x01(\x0b\x32).plexus.control.v1.GetProcessStatsRequestH\x00\x12P\n\x16get_profiling_snapshot\x18\x0c \x01(\x0b\x32..plexus.control.v1.GetProfilingSnapshotRequestH\x00\x12J\n\x13set_profiling_trace\x18\r \x01(\x0b\x32+.plexus.control.v1.SetProfilingTraceRequestH\x00\x12U\n\x19get_profiling_trace_batch\x18\x0e \x01(\x0b\x32\x30.plexus.control.v1.GetProfilingTraceBatchRequestH\x00\x12L\n\x14update_setting_field\x18\x0f \x01(\x0b\x32,.plexus.control.v1.UpdateSettingFieldRequestH\x00\x12\x34\n\x06\x63ustom\x18\x10 \x01(\x0b\x32\".plexus.control.v1.CustomOperationH\x00\x42\x0b\n\toperation\"\xbe\x04\n\x16ProcessControlResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12.\n\nerror_code\x18\x03 \x01(\x0e\x32\x1a.plexus.rpc.v1.RoutingCode\x12\x15\n\rerror_message\x18\x04 \x01(\t\x12-\n\x04ping\x18\n \x01(\x0b\x32\x1d.plexus.control.v1.PingResultH\x00\x12\x38\n\rprocess_stats\x18\x0b \x01(\x0b\x32\x1f.plexus.control.v1.ProcessStatsH\x00\x12\x42\n\x12profiling_snapshot\x18\x0c \x01(\x0b\x32$.plexus.control.v1.ProfilingSnapshotH\x00\x12\x45\n\x0fprofiling_trace\x18\r \x01(\x0b\x32*.plexus.control.v1.SetProfilingTraceResultH\x00\x12=\n\x0btrace_batch\x18\x0e \x01(\x0b\x32&.plexus.control.v1.ProfilingTraceBatchH\x00\x12K\n\x14update_setting_field\x18\x0f \x01(\x0b\x32+.plexus.control.v1.UpdateSettingFieldResultH\x00\x12\x31\n\x06\x63ustom\x18\x10 \x01(\x0b\x32\x1f.plexus.control.v1.CustomResultH\x00\x42\x08\n\x06resultb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fplexus/control/v1/control.proto\x12\x11plexus.control.v1\x1a\x19google/protobuf/any.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1aplexus/rpc/v1/status.proto\x1a#plexus/profiling/v1/profiling.proto\x1a\x1eplexus/settings/v1/value.proto\"\x1e\n\x0bPingRequest\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\">\n\nPingResult\x12\x0f\n\x07payload\x18\x01 \x01(\x0c\x12\x1f\n\x17process_time_unix_nanos\x18\x02 \x01(\x04\"\x18\n\x16GetProcessStatsRequest\"\xb3\x01\n\x0cProcessStats\x12\x0b\n\x03pid\x18\x01 \x01(\r\x12\x0c\n\x04host\x18\x02 \x01(\t\x12\x16\n\x0euptime_seconds\x18\x03 \x01(\x01\x12\x11\n\trss_bytes\x18\x04 \x01(\x04\x12\x18\n\x10\x63pu_user_seconds\x18\x05 \x01(\x01\x12\x1a\n\x12\x63pu_system_seconds\x18\x06 \x01(\x01\x12\r\n\x05units\x18\x07 \x03(\t\x12\x18\n\x10open_connections\x18\x08 \x01(\r\"\x1d\n\x1bGetProfilingSnapshotRequest\"c\n\x18SetProfilingTraceRequest\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12&\n\x03ttl\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0e\n\x06topics\x18\x03 \x03(\t\"F\n\x17SetProfilingTraceResult\x12\x0f\n\x07\x65nabled\x18\x01 \x01(\x08\x12\x1a\n\x12\x65xpires_unix_nanos\x18\x02 \x01(\x04\"4\n\x1dGetProfilingTraceBatchRequest\x12\x13\n\x0bmax_samples\x18\x01 \x01(\r\"^\n\x19UpdateSettingFieldRequest\x12\x12\n\nfield_path\x18\x01 \x01(\t\x12-\n\x05value\x18\x02 \x01(\x0b\x32\x1e.plexus.settings.v1.FieldValue\",\n\x18UpdateSettingFieldResult\x12\x10\n\x08settings\x18\x01 \x01(\x0c\"(\n\x14\x41pplySettingsRequest\x12\x10\n\x08settings\x18\x01 \x01(\x0c\"\'\n\x13\x41pplySettingsResult\x12\x10\n\x08settings\x18\x01 \x01(\x0c\"F\n\x0f\x43ustomOperation\x12\x0c\n\x04name\x18\x01 \x01(\t\x12%\n\x07payload\x18\x02 \x01(\x0b\x32\x14.google.protobuf.Any\"5\n\x0c\x43ustomResult\x12%\n\x07payload\x18\x01 \x01(\x0b\x32\x14.google.protobuf.Any\"\xa6\x05\n\x15ProcessControlRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12*\n\x07timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12.\n\x04ping\x18\n \x01(\x0b\x32\x1e.plexus.control.v1.PingRequestH\x00\x12\x46\n\x11get_process_stats\x18\x0b \x01(\x0b\x32).plexus.control.v1.GetProcessStatsRequestH\x00\x12P\n\x16get_profiling_snapshot\x18\x0c \x01(\x0b\x32..plexus.control.v1.GetProfilingSnapshotRequestH\x00\x12J\n\x13set_profiling_trace\x18\r \x01(\x0b\x32+.plexus.control.v1.SetProfilingTraceRequestH\x00\x12U\n\x19get_profiling_trace_batch\x18\x0e \x01(\x0b\x32\x30.plexus.control.v1.GetProfilingTraceBatchRequestH\x00\x12L\n\x14update_setting_field\x18\x0f \x01(\x0b\x32,.plexus.control.v1.UpdateSettingFieldRequestH\x00\x12\x34\n\x06\x63ustom\x18\x10 \x01(\x0b\x32\".plexus.control.v1.CustomOperationH\x00\x12\x41\n\x0e\x61pply_settings\x18\x11 \x01(\x0b\x32\'.plexus.control.v1.ApplySettingsRequestH\x00\x42\x0b\n\toperation\"\xfb\x04\n\x16ProcessControlResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\x04\x12\x0c\n\x04unit\x18\x02 \x01(\t\x12.\n\nerror_code\x18\x03 \x01(\x0e\x32\x1a.plexus.rpc.v1.RoutingCode\x12\x15\n\rerror_message\x18\x04 \x01(\t\x12-\n\x04ping\x18\n \x01(\x0b\x32\x1d.plexus.control.v1.PingResultH\x00\x12\x38\n\rprocess_stats\x18\x0b \x01(\x0b\x32\x1f.plexus.control.v1.ProcessStatsH\x00\x12\x44\n\x12profiling_snapshot\x18\x0c \x01(\x0b\x32&.plexus.profiling.v1.ProfilingSnapshotH\x00\x12\x45\n\x0fprofiling_trace\x18\r \x01(\x0b\x32*.plexus.control.v1.SetProfilingTraceResultH\x00\x12\x36\n\x0btrace_batch\x18\x0e \x01(\x0b\x32\x1f.plexus.profiling.v1.TraceBatchH\x00\x12K\n\x14update_setting_field\x18\x0f \x01(\x0b\x32+.plexus.control.v1.UpdateSettingFieldResultH\x00\x12\x31\n\x06\x63ustom\x18\x10 \x01(\x0b\x32\x1f.plexus.control.v1.CustomResultH\x00\x12@\n\x0e\x61pply_settings\x18\x11 \x01(\x0b\x32&.plexus.control.v1.ApplySettingsResultH\x00\x42\x08\n\x06resultb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plexus.control.v1.control_pb2', globals())
 if _descriptor._USE_C_DESCRIPTORS == False:
 
   DESCRIPTOR._options = None
-  _PINGREQUEST._serialized_start=141
-  _PINGREQUEST._serialized_end=171
-  _PINGRESULT._serialized_start=173
-  _PINGRESULT._serialized_end=235
-  _GETPROCESSSTATSREQUEST._serialized_start=237
-  _GETPROCESSSTATSREQUEST._serialized_end=261
-  _PROCESSSTATS._serialized_start=264
-  _PROCESSSTATS._serialized_end=443
-  _GETPROFILINGSNAPSHOTREQUEST._serialized_start=445
-  _GETPROFILINGSNAPSHOTREQUEST._serialized_end=474
-  _PROFILINGSNAPSHOT._serialized_start=476
-  _PROFILINGSNAPSHOT._serialized_end=535
-  _SETPROFILINGTRACEREQUEST._serialized_start=537
-  _SETPROFILINGTRACEREQUEST._serialized_end=636
-  _SETPROFILINGTRACERESULT._serialized_start=638
-  _SETPROFILINGTRACERESULT._serialized_end=708
-  _GETPROFILINGTRACEBATCHREQUEST._serialized_start=710
-  _GETPROFILINGTRACEBATCHREQUEST._serialized_end=762
-  _PROFILINGTRACEBATCH._serialized_start=764
-  _PROFILINGTRACEBATCH._serialized_end=822
-  _UPDATESETTINGFIELDREQUEST._serialized_start=824
-  _UPDATESETTINGFIELDREQUEST._serialized_end=908
-  _UPDATESETTINGFIELDRESULT._serialized_start=910
-  _UPDATESETTINGFIELDRESULT._serialized_end=976
-  _CUSTOMOPERATION._serialized_start=978
-  _CUSTOMOPERATION._serialized_end=1048
-  _CUSTOMRESULT._serialized_start=1050
-  _CUSTOMRESULT._serialized_end=1103
-  _PROCESSCONTROLREQUEST._serialized_start=1106
-  _PROCESSCONTROLREQUEST._serialized_end=1717
-  _PROCESSCONTROLRESPONSE._serialized_start=1720
-  _PROCESSCONTROLRESPONSE._serialized_end=2294
+  _PINGREQUEST._serialized_start=210
+  _PINGREQUEST._serialized_end=240
+  _PINGRESULT._serialized_start=242
+  _PINGRESULT._serialized_end=304
+  _GETPROCESSSTATSREQUEST._serialized_start=306
+  _GETPROCESSSTATSREQUEST._serialized_end=330
+  _PROCESSSTATS._serialized_start=333
+  _PROCESSSTATS._serialized_end=512
+  _GETPROFILINGSNAPSHOTREQUEST._serialized_start=514
+  _GETPROFILINGSNAPSHOTREQUEST._serialized_end=543
+  _SETPROFILINGTRACEREQUEST._serialized_start=545
+  _SETPROFILINGTRACEREQUEST._serialized_end=644
+  _SETPROFILINGTRACERESULT._serialized_start=646
+  _SETPROFILINGTRACERESULT._serialized_end=716
+  _GETPROFILINGTRACEBATCHREQUEST._serialized_start=718
+  _GETPROFILINGTRACEBATCHREQUEST._serialized_end=770
+  _UPDATESETTINGFIELDREQUEST._serialized_start=772
+  _UPDATESETTINGFIELDREQUEST._serialized_end=866
+  _UPDATESETTINGFIELDRESULT._serialized_start=868
+  _UPDATESETTINGFIELDRESULT._serialized_end=912
+  _APPLYSETTINGSREQUEST._serialized_start=914
+  _APPLYSETTINGSREQUEST._serialized_end=954
+  _APPLYSETTINGSRESULT._serialized_start=956
+  _APPLYSETTINGSRESULT._serialized_end=995
+  _CUSTOMOPERATION._serialized_start=997
+  _CUSTOMOPERATION._serialized_end=1067
+  _CUSTOMRESULT._serialized_start=1069
+  _CUSTOMRESULT._serialized_end=1122
+  _PROCESSCONTROLREQUEST._serialized_start=1125
+  _PROCESSCONTROLREQUEST._serialized_end=1803
+  _PROCESSCONTROLRESPONSE._serialized_start=1806
+  _PROCESSCONTROLRESPONSE._serialized_end=2441
 # @@protoc_insertion_point(module_scope)
