@@ -12,3 +12,12 @@ extension Plexus_Settings_V1_Bound {
         self.value = value
     }
 }
+
+extension Plexus_Settings_V1_EnumValueName {
+    /// An enum value's name and number.
+    public init(name: String, number: Int32) {
+        self.init()
+        self.name = name
+        self.number = number
+    }
+}

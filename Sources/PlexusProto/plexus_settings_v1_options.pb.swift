@@ -240,6 +240,8 @@ public struct Plexus_Settings_V1_SettingsFieldMetadata: CBridgedMessage {
     public var choices: [String] = []
     public var widget: Plexus_Settings_V1_WidgetHint = Plexus_Settings_V1_WidgetHint(rawValue: 0)
     public var readOnly: Bool = false
+    public var protoType: String = ""
+    public var enumValues: [Plexus_Settings_V1_EnumValueName] = []
     public var unknownFields = UnknownFields()
 
     public init() {}
@@ -262,6 +264,8 @@ public struct Plexus_Settings_V1_SettingsFieldMetadata: CBridgedMessage {
         self.choices = try r.repeatedString(12)
         self.widget = Plexus_Settings_V1_WidgetHint(rawValue: r.scalar(13, as: Int32.self))
         self.readOnly = r.bool(14)
+        self.protoType = try r.string(15)
+        self.enumValues = try r.repeatedMessage(16, Plexus_Settings_V1_EnumValueName.self)
         self.unknownFields = r.unknownFields()
     }
 
@@ -281,6 +285,33 @@ public struct Plexus_Settings_V1_SettingsFieldMetadata: CBridgedMessage {
         w.setRepeatedString(12, self.choices)
         if self.widget.rawValue != 0 { w.setScalar(13, self.widget.rawValue) }
         if self.readOnly { w.setBool(14, self.readOnly) }
+        if !self.protoType.isEmpty { w.setString(15, self.protoType) }
+        w.setRepeatedMessage(16, self.enumValues)
+        w.setUnknownFields(self.unknownFields)
+    }
+}
+
+/// `plexus.settings.v1.EnumValueName`
+public struct Plexus_Settings_V1_EnumValueName: CBridgedMessage {
+    public static let protoMessageName = "plexus.settings.v1.EnumValueName"
+
+    public var name: String = ""
+    public var number: Int32 = 0
+    public var unknownFields = UnknownFields()
+
+    public init() {}
+
+    public static var _cDescriptor: UnsafePointer<ProtobufCMessageDescriptor> { plexus_descriptor__plexus__settings__v1__enum_value_name() }
+
+    public init(_cReader r: CMessageReader) throws(CodecError) {
+        self.name = try r.string(0)
+        self.number = r.scalar(1, as: Int32.self)
+        self.unknownFields = r.unknownFields()
+    }
+
+    public func _cFill(_ w: inout CMessageWriter) {
+        if !self.name.isEmpty { w.setString(0, self.name) }
+        if self.number != 0 { w.setScalar(1, self.number) }
         w.setUnknownFields(self.unknownFields)
     }
 }

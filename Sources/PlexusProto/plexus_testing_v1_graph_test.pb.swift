@@ -83,6 +83,7 @@ extension Plexus_Testing_V1_FilterSettings: SettingsSchemaProviding {
             f.name = "cutoff_hz"
             f.number = 1
             f.fieldType = .double
+            f.protoType = "double"
             f.description = "Low-pass cutoff frequency"
             f.units = "Hz"
             f.min = Plexus_Settings_V1_Bound(value: 0.1)
@@ -96,6 +97,7 @@ extension Plexus_Testing_V1_FilterSettings: SettingsSchemaProviding {
             f.name = "order"
             f.number = 2
             f.fieldType = .int32
+            f.protoType = "int32"
             f.description = "Filter order"
             f.min = Plexus_Settings_V1_Bound(value: 1.0)
             f.max = Plexus_Settings_V1_Bound(value: 8.0)
@@ -107,6 +109,7 @@ extension Plexus_Testing_V1_FilterSettings: SettingsSchemaProviding {
             f.name = "window"
             f.number = 3
             f.fieldType = .string
+            f.protoType = "string"
             f.description = "Window function"
             f.choices = ["hann", "hamming", "blackman"]
             f.widget = Plexus_Settings_V1_WidgetHint(rawValue: 1)
@@ -117,6 +120,7 @@ extension Plexus_Testing_V1_FilterSettings: SettingsSchemaProviding {
             f.name = "enabled"
             f.number = 4
             f.fieldType = .bool
+            f.protoType = "bool"
             f.description = "Filter on"
             f.widget = Plexus_Settings_V1_WidgetHint(rawValue: 2)
             schema.fields.append(f)
@@ -126,6 +130,7 @@ extension Plexus_Testing_V1_FilterSettings: SettingsSchemaProviding {
             f.name = "device"
             f.number = 5
             f.fieldType = .string
+            f.protoType = "string"
             f.description = "Device id"
             f.readOnly = true
             schema.fields.append(f)
@@ -135,6 +140,7 @@ extension Plexus_Testing_V1_FilterSettings: SettingsSchemaProviding {
             f.name = "gain"
             f.number = 6
             f.fieldType = .double
+            f.protoType = "double"
             f.description = "Output gain"
             f.units = "dB"
             schema.fields.append(f)

@@ -24,6 +24,12 @@ struct SettingsRenderer {
             out.line("f.number = \(field.number)")
             out.line("f.fieldType = .\(fieldTypeCase(field.type))")
             if !field.typeName.isEmpty { out.line("f.typeName = \(Literal.string(field.typeName))") }
+            if let scalar = protoTypeName(field.type) { out.line("f.protoType = \(Literal.string(scalar))") }
+            if field.type == .enum, case .enumType(let e, _, _)? = table.entries[field.typeName] {
+                for value in e.values {
+                    out.line("f.enumValues.append(Plexus_Settings_V1_EnumValueName(name: \(Literal.string(value.name)), number: \(value.number)))")
+                }
+            }
             if field.label == .repeated { out.line("f.repeated = true") }
             if field.label == .required { out.line("f.required = true") }
             if let d = defaultText(field, syntax: syntax) { out.line("f.defaultValue = \(Literal.string(d))") }
@@ -51,6 +57,28 @@ struct SettingsRenderer {
     func defaultText(_ field: FieldDescriptor, syntax: FileDescriptor.Syntax) -> String? {
         if let d = field.defaultValue { return d }
         return nil
+    }
+
+    /// The scalar type's proto name; nil for enums, messages and groups.
+    func protoTypeName(_ type: FieldType) -> String? {
+        switch type {
+        case .double: return "double"
+        case .float: return "float"
+        case .int64: return "int64"
+        case .uint64: return "uint64"
+        case .int32: return "int32"
+        case .fixed64: return "fixed64"
+        case .fixed32: return "fixed32"
+        case .bool: return "bool"
+        case .string: return "string"
+        case .bytes: return "bytes"
+        case .uint32: return "uint32"
+        case .sfixed32: return "sfixed32"
+        case .sfixed64: return "sfixed64"
+        case .sint32: return "sint32"
+        case .sint64: return "sint64"
+        case .enum, .message, .group: return nil
+        }
     }
 
     func fieldTypeCase(_ type: FieldType) -> String {

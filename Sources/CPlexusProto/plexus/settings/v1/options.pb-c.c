@@ -142,6 +142,51 @@ void   plexus__settings__v1__settings_field_metadata__free_unpacked
   assert(message->base.descriptor == &plexus__settings__v1__settings_field_metadata__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   plexus__settings__v1__enum_value_name__init
+                     (Plexus__Settings__V1__EnumValueName         *message)
+{
+  static const Plexus__Settings__V1__EnumValueName init_value = PLEXUS__SETTINGS__V1__ENUM_VALUE_NAME__INIT;
+  *message = init_value;
+}
+size_t plexus__settings__v1__enum_value_name__get_packed_size
+                     (const Plexus__Settings__V1__EnumValueName *message)
+{
+  assert(message->base.descriptor == &plexus__settings__v1__enum_value_name__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t plexus__settings__v1__enum_value_name__pack
+                     (const Plexus__Settings__V1__EnumValueName *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &plexus__settings__v1__enum_value_name__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t plexus__settings__v1__enum_value_name__pack_to_buffer
+                     (const Plexus__Settings__V1__EnumValueName *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &plexus__settings__v1__enum_value_name__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Plexus__Settings__V1__EnumValueName *
+       plexus__settings__v1__enum_value_name__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Plexus__Settings__V1__EnumValueName *)
+     protobuf_c_message_unpack (&plexus__settings__v1__enum_value_name__descriptor,
+                                allocator, len, data);
+}
+void   plexus__settings__v1__enum_value_name__free_unpacked
+                     (Plexus__Settings__V1__EnumValueName *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &plexus__settings__v1__enum_value_name__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   plexus__settings__v1__settings_schema__init
                      (Plexus__Settings__V1__SettingsSchema         *message)
 {
@@ -354,7 +399,7 @@ const ProtobufCMessageDescriptor plexus__settings__v1__field_settings__descripto
   (ProtobufCMessageInit) plexus__settings__v1__field_settings__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor plexus__settings__v1__settings_field_metadata__field_descriptors[15] =
+static const ProtobufCFieldDescriptor plexus__settings__v1__settings_field_metadata__field_descriptors[17] =
 {
   {
     "name",
@@ -536,16 +581,42 @@ static const ProtobufCFieldDescriptor plexus__settings__v1__settings_field_metad
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "proto_type",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Plexus__Settings__V1__SettingsFieldMetadata, proto_type),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "enum_values",
+    17,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Plexus__Settings__V1__SettingsFieldMetadata, n_enum_values),
+    offsetof(Plexus__Settings__V1__SettingsFieldMetadata, enum_values),
+    &plexus__settings__v1__enum_value_name__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned plexus__settings__v1__settings_field_metadata__field_indices_by_name[] = {
   12,   /* field[12] = choices */
   6,   /* field[6] = default_value */
   7,   /* field[7] = description */
+  16,   /* field[16] = enum_values */
   2,   /* field[2] = field_type */
   10,   /* field[10] = max */
   9,   /* field[9] = min */
   0,   /* field[0] = name */
   1,   /* field[1] = number */
+  15,   /* field[15] = proto_type */
   14,   /* field[14] = read_only */
   4,   /* field[4] = repeated */
   5,   /* field[5] = required */
@@ -557,7 +628,7 @@ static const unsigned plexus__settings__v1__settings_field_metadata__field_indic
 static const ProtobufCIntRange plexus__settings__v1__settings_field_metadata__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor plexus__settings__v1__settings_field_metadata__descriptor =
 {
@@ -567,11 +638,62 @@ const ProtobufCMessageDescriptor plexus__settings__v1__settings_field_metadata__
   "Plexus__Settings__V1__SettingsFieldMetadata",
   "plexus.settings.v1",
   sizeof(Plexus__Settings__V1__SettingsFieldMetadata),
-  15,
+  17,
   plexus__settings__v1__settings_field_metadata__field_descriptors,
   plexus__settings__v1__settings_field_metadata__field_indices_by_name,
   1,  plexus__settings__v1__settings_field_metadata__number_ranges,
   (ProtobufCMessageInit) plexus__settings__v1__settings_field_metadata__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor plexus__settings__v1__enum_value_name__field_descriptors[2] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Plexus__Settings__V1__EnumValueName, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "number",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Plexus__Settings__V1__EnumValueName, number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned plexus__settings__v1__enum_value_name__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+  1,   /* field[1] = number */
+};
+static const ProtobufCIntRange plexus__settings__v1__enum_value_name__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor plexus__settings__v1__enum_value_name__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "plexus.settings.v1.EnumValueName",
+  "EnumValueName",
+  "Plexus__Settings__V1__EnumValueName",
+  "plexus.settings.v1",
+  sizeof(Plexus__Settings__V1__EnumValueName),
+  2,
+  plexus__settings__v1__enum_value_name__field_descriptors,
+  plexus__settings__v1__enum_value_name__field_indices_by_name,
+  1,  plexus__settings__v1__enum_value_name__number_ranges,
+  (ProtobufCMessageInit) plexus__settings__v1__enum_value_name__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor plexus__settings__v1__settings_schema__field_descriptors[2] =

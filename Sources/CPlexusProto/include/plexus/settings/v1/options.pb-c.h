@@ -19,6 +19,7 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Plexus__Settings__V1__Bound Plexus__Settings__V1__Bound;
 typedef struct Plexus__Settings__V1__FieldSettings Plexus__Settings__V1__FieldSettings;
 typedef struct Plexus__Settings__V1__SettingsFieldMetadata Plexus__Settings__V1__SettingsFieldMetadata;
+typedef struct Plexus__Settings__V1__EnumValueName Plexus__Settings__V1__EnumValueName;
 typedef struct Plexus__Settings__V1__SettingsSchema Plexus__Settings__V1__SettingsSchema;
 
 
@@ -129,10 +130,31 @@ struct  Plexus__Settings__V1__SettingsFieldMetadata
   char **choices;
   Plexus__Settings__V1__WidgetHint widget;
   protobuf_c_boolean read_only;
+  /*
+   * The exact protobuf scalar type ("int32", "sint32", "sfixed32", "fixed64", ...), so a reader
+   * without the generated type can decode the wire value; empty for enums and messages.
+   */
+  char *proto_type;
+  /*
+   * For enum fields: every value name with its number.
+   */
+  size_t n_enum_values;
+  Plexus__Settings__V1__EnumValueName **enum_values;
 };
 #define PLEXUS__SETTINGS__V1__SETTINGS_FIELD_METADATA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&plexus__settings__v1__settings_field_metadata__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, PLEXUS__SETTINGS__V1__FIELD_TYPE__FIELD_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0,NULL, PLEXUS__SETTINGS__V1__WIDGET_HINT__WIDGET_HINT_UNSPECIFIED, 0 }
+    , (char *)protobuf_c_empty_string, 0, PLEXUS__SETTINGS__V1__FIELD_TYPE__FIELD_TYPE_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, NULL, NULL, NULL, 0,NULL, PLEXUS__SETTINGS__V1__WIDGET_HINT__WIDGET_HINT_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+struct  Plexus__Settings__V1__EnumValueName
+{
+  ProtobufCMessage base;
+  char *name;
+  int32_t number;
+};
+#define PLEXUS__SETTINGS__V1__ENUM_VALUE_NAME__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&plexus__settings__v1__enum_value_name__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
 
 
 /*
@@ -210,6 +232,25 @@ Plexus__Settings__V1__SettingsFieldMetadata *
 void   plexus__settings__v1__settings_field_metadata__free_unpacked
                      (Plexus__Settings__V1__SettingsFieldMetadata *message,
                       ProtobufCAllocator *allocator);
+/* Plexus__Settings__V1__EnumValueName methods */
+void   plexus__settings__v1__enum_value_name__init
+                     (Plexus__Settings__V1__EnumValueName         *message);
+size_t plexus__settings__v1__enum_value_name__get_packed_size
+                     (const Plexus__Settings__V1__EnumValueName   *message);
+size_t plexus__settings__v1__enum_value_name__pack
+                     (const Plexus__Settings__V1__EnumValueName   *message,
+                      uint8_t             *out);
+size_t plexus__settings__v1__enum_value_name__pack_to_buffer
+                     (const Plexus__Settings__V1__EnumValueName   *message,
+                      ProtobufCBuffer     *buffer);
+Plexus__Settings__V1__EnumValueName *
+       plexus__settings__v1__enum_value_name__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   plexus__settings__v1__enum_value_name__free_unpacked
+                     (Plexus__Settings__V1__EnumValueName *message,
+                      ProtobufCAllocator *allocator);
 /* Plexus__Settings__V1__SettingsSchema methods */
 void   plexus__settings__v1__settings_schema__init
                      (Plexus__Settings__V1__SettingsSchema         *message);
@@ -240,6 +281,9 @@ typedef void (*Plexus__Settings__V1__FieldSettings_Closure)
 typedef void (*Plexus__Settings__V1__SettingsFieldMetadata_Closure)
                  (const Plexus__Settings__V1__SettingsFieldMetadata *message,
                   void *closure_data);
+typedef void (*Plexus__Settings__V1__EnumValueName_Closure)
+                 (const Plexus__Settings__V1__EnumValueName *message,
+                  void *closure_data);
 typedef void (*Plexus__Settings__V1__SettingsSchema_Closure)
                  (const Plexus__Settings__V1__SettingsSchema *message,
                   void *closure_data);
@@ -254,6 +298,7 @@ extern const ProtobufCEnumDescriptor    plexus__settings__v1__field_type__descri
 extern const ProtobufCMessageDescriptor plexus__settings__v1__bound__descriptor;
 extern const ProtobufCMessageDescriptor plexus__settings__v1__field_settings__descriptor;
 extern const ProtobufCMessageDescriptor plexus__settings__v1__settings_field_metadata__descriptor;
+extern const ProtobufCMessageDescriptor plexus__settings__v1__enum_value_name__descriptor;
 extern const ProtobufCMessageDescriptor plexus__settings__v1__settings_schema__descriptor;
 
 PROTOBUF_C__END_DECLS

@@ -13,6 +13,9 @@ static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__setti
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__settings__v1__settings_field_metadata(void) {
     return &plexus__settings__v1__settings_field_metadata__descriptor;
 }
+static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__settings__v1__enum_value_name(void) {
+    return &plexus__settings__v1__enum_value_name__descriptor;
+}
 static inline const ProtobufCMessageDescriptor *plexus_descriptor__plexus__settings__v1__settings_schema(void) {
     return &plexus__settings__v1__settings_schema__descriptor;
 }

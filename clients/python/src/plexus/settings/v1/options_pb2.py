@@ -14,7 +14,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import descriptor_pb2 as google_dot_protobuf_dot_descriptor__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n plexus/settings/v1/options.proto\x12\x12plexus.settings.v1\x1a google/protobuf/descriptor.proto\"\x16\n\x05\x42ound\x12\r\n\x05value\x18\x01 \x01(\x01\"\x80\x02\n\rFieldSettings\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\t\x12&\n\x03min\x18\x03 \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12&\n\x03max\x18\x04 \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\'\n\x04step\x18\x05 \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\x0f\n\x07\x63hoices\x18\x06 \x03(\t\x12.\n\x06widget\x18\x07 \x01(\x0e\x32\x1e.plexus.settings.v1.WidgetHint\x12\x11\n\tread_only\x18\x08 \x01(\x08\"\xa7\x03\n\x15SettingsFieldMetadata\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\r\x12\x31\n\nfield_type\x18\x03 \x01(\x0e\x32\x1d.plexus.settings.v1.FieldType\x12\x11\n\ttype_name\x18\x04 \x01(\t\x12\x10\n\x08repeated\x18\x05 \x01(\x08\x12\x10\n\x08required\x18\x06 \x01(\x08\x12\x15\n\rdefault_value\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\r\n\x05units\x18\t \x01(\t\x12&\n\x03min\x18\n \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12&\n\x03max\x18\x0b \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\'\n\x04step\x18\x0c \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\x0f\n\x07\x63hoices\x18\r \x03(\t\x12.\n\x06widget\x18\x0e \x01(\x0e\x32\x1e.plexus.settings.v1.WidgetHint\x12\x11\n\tread_only\x18\x0f \x01(\x08\"^\n\x0eSettingsSchema\x12\x11\n\ttype_name\x18\x01 \x01(\t\x12\x39\n\x06\x66ields\x18\x02 \x03(\x0b\x32).plexus.settings.v1.SettingsFieldMetadata*\x7f\n\nWidgetHint\x12\x1b\n\x17WIDGET_HINT_UNSPECIFIED\x10\x00\x12\n\n\x06SELECT\x10\x01\x12\x0c\n\x08\x43HECKBOX\x10\x02\x12\n\n\x06SLIDER\x10\x03\x12\r\n\tINT_INPUT\x10\x04\x12\x0f\n\x0b\x46LOAT_INPUT\x10\x05\x12\x0e\n\nTEXT_INPUT\x10\x06*\x9d\x02\n\tFieldType\x12\x1a\n\x16\x46IELD_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46IELD_TYPE_BOOL\x10\x01\x12\x14\n\x10\x46IELD_TYPE_INT32\x10\x02\x12\x14\n\x10\x46IELD_TYPE_INT64\x10\x03\x12\x15\n\x11\x46IELD_TYPE_UINT32\x10\x04\x12\x15\n\x11\x46IELD_TYPE_UINT64\x10\x05\x12\x14\n\x10\x46IELD_TYPE_FLOAT\x10\x06\x12\x15\n\x11\x46IELD_TYPE_DOUBLE\x10\x07\x12\x15\n\x11\x46IELD_TYPE_STRING\x10\x08\x12\x14\n\x10\x46IELD_TYPE_BYTES\x10\t\x12\x13\n\x0f\x46IELD_TYPE_ENUM\x10\n\x12\x16\n\x12\x46IELD_TYPE_MESSAGE\x10\x0b:Q\n\x05\x66ield\x12\x1d.google.protobuf.FieldOptions\x18\xd1\x86\x03 \x01(\x0b\x32!.plexus.settings.v1.FieldSettingsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n plexus/settings/v1/options.proto\x12\x12plexus.settings.v1\x1a google/protobuf/descriptor.proto\"\x16\n\x05\x42ound\x12\r\n\x05value\x18\x01 \x01(\x01\"\x80\x02\n\rFieldSettings\x12\x13\n\x0b\x64\x65scription\x18\x01 \x01(\t\x12\r\n\x05units\x18\x02 \x01(\t\x12&\n\x03min\x18\x03 \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12&\n\x03max\x18\x04 \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\'\n\x04step\x18\x05 \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\x0f\n\x07\x63hoices\x18\x06 \x03(\t\x12.\n\x06widget\x18\x07 \x01(\x0e\x32\x1e.plexus.settings.v1.WidgetHint\x12\x11\n\tread_only\x18\x08 \x01(\x08\"\xf3\x03\n\x15SettingsFieldMetadata\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\r\x12\x31\n\nfield_type\x18\x03 \x01(\x0e\x32\x1d.plexus.settings.v1.FieldType\x12\x11\n\ttype_name\x18\x04 \x01(\t\x12\x10\n\x08repeated\x18\x05 \x01(\x08\x12\x10\n\x08required\x18\x06 \x01(\x08\x12\x15\n\rdefault_value\x18\x07 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x08 \x01(\t\x12\r\n\x05units\x18\t \x01(\t\x12&\n\x03min\x18\n \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12&\n\x03max\x18\x0b \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\'\n\x04step\x18\x0c \x01(\x0b\x32\x19.plexus.settings.v1.Bound\x12\x0f\n\x07\x63hoices\x18\r \x03(\t\x12.\n\x06widget\x18\x0e \x01(\x0e\x32\x1e.plexus.settings.v1.WidgetHint\x12\x11\n\tread_only\x18\x0f \x01(\x08\x12\x12\n\nproto_type\x18\x10 \x01(\t\x12\x36\n\x0b\x65num_values\x18\x11 \x03(\x0b\x32!.plexus.settings.v1.EnumValueName\"-\n\rEnumValueName\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\x05\"^\n\x0eSettingsSchema\x12\x11\n\ttype_name\x18\x01 \x01(\t\x12\x39\n\x06\x66ields\x18\x02 \x03(\x0b\x32).plexus.settings.v1.SettingsFieldMetadata*\x7f\n\nWidgetHint\x12\x1b\n\x17WIDGET_HINT_UNSPECIFIED\x10\x00\x12\n\n\x06SELECT\x10\x01\x12\x0c\n\x08\x43HECKBOX\x10\x02\x12\n\n\x06SLIDER\x10\x03\x12\r\n\tINT_INPUT\x10\x04\x12\x0f\n\x0b\x46LOAT_INPUT\x10\x05\x12\x0e\n\nTEXT_INPUT\x10\x06*\x9d\x02\n\tFieldType\x12\x1a\n\x16\x46IELD_TYPE_UNSPECIFIED\x10\x00\x12\x13\n\x0f\x46IELD_TYPE_BOOL\x10\x01\x12\x14\n\x10\x46IELD_TYPE_INT32\x10\x02\x12\x14\n\x10\x46IELD_TYPE_INT64\x10\x03\x12\x15\n\x11\x46IELD_TYPE_UINT32\x10\x04\x12\x15\n\x11\x46IELD_TYPE_UINT64\x10\x05\x12\x14\n\x10\x46IELD_TYPE_FLOAT\x10\x06\x12\x15\n\x11\x46IELD_TYPE_DOUBLE\x10\x07\x12\x15\n\x11\x46IELD_TYPE_STRING\x10\x08\x12\x14\n\x10\x46IELD_TYPE_BYTES\x10\t\x12\x13\n\x0f\x46IELD_TYPE_ENUM\x10\n\x12\x16\n\x12\x46IELD_TYPE_MESSAGE\x10\x0b:Q\n\x05\x66ield\x12\x1d.google.protobuf.FieldOptions\x18\xd1\x86\x03 \x01(\x0b\x32!.plexus.settings.v1.FieldSettingsb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'plexus.settings.v1.options_pb2', globals())
@@ -22,16 +22,18 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   google_dot_protobuf_dot_descriptor__pb2.FieldOptions.RegisterExtension(field)
 
   DESCRIPTOR._options = None
-  _WIDGETHINT._serialized_start=895
-  _WIDGETHINT._serialized_end=1022
-  _FIELDTYPE._serialized_start=1025
-  _FIELDTYPE._serialized_end=1310
+  _WIDGETHINT._serialized_start=1018
+  _WIDGETHINT._serialized_end=1145
+  _FIELDTYPE._serialized_start=1148
+  _FIELDTYPE._serialized_end=1433
   _BOUND._serialized_start=90
   _BOUND._serialized_end=112
   _FIELDSETTINGS._serialized_start=115
   _FIELDSETTINGS._serialized_end=371
   _SETTINGSFIELDMETADATA._serialized_start=374
-  _SETTINGSFIELDMETADATA._serialized_end=797
-  _SETTINGSSCHEMA._serialized_start=799
-  _SETTINGSSCHEMA._serialized_end=893
+  _SETTINGSFIELDMETADATA._serialized_end=873
+  _ENUMVALUENAME._serialized_start=875
+  _ENUMVALUENAME._serialized_end=920
+  _SETTINGSSCHEMA._serialized_start=922
+  _SETTINGSSCHEMA._serialized_end=1016
 # @@protoc_insertion_point(module_scope)
