@@ -159,6 +159,15 @@ let package = Package(
         ),
 
         .executableTarget(
+            name: "plexus-graph-peer",
+            dependencies: [
+                "PlexusGraph", "PlexusProto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Examples/GraphPeer",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "plexus-demo-client",
             dependencies: ["Plexus", "PlexusInterop", "PlexusProto"],
             path: "Examples/DemoClient",

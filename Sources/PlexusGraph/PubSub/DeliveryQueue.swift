@@ -1,0 +1,124 @@
+import DequeModule
+import Synchronization
+
+/// How a full subscription queue treats a new message.
+public enum BackpressurePolicy: Sendable, Hashable {
+    /// `publish` waits until the subscriber has room.
+    case block
+    /// The oldest queued message is dropped (and counted) to make room.
+    case dropOldest
+
+    var proto: Plexus_Graph_V1_BackpressurePolicy { self == .block ? .block : .dropOldest }
+    init(_ proto: Plexus_Graph_V1_BackpressurePolicy) { self = proto == .dropOldest ? .dropOldest : .block }
+}
+
+import PlexusProto
+
+/// A bounded single-consumer queue between publishers and one subscriber (or one remote link),
+/// applying the subscription's backpressure policy. The consumer takes everything queued at once.
+final class DeliveryQueue<Element: Sendable>: Sendable {
+    private struct State {
+        var items = Deque<Element>()
+        var dropped: UInt64 = 0
+        var consumer: CheckedContinuation<Void, Never>?
+        var producers: [CheckedContinuation<Bool, Never>] = []
+        var closed = false
+    }
+    private let state = Mutex(State())
+    let capacity: Int
+    let policy: BackpressurePolicy
+
+    init(capacity: Int, policy: BackpressurePolicy) {
+        self.capacity = max(1, capacity)
+        self.policy = policy
+    }
+
+    enum Offer { case queued, dropped, full, closed }
+
+    /// Queues without waiting: with `.block` a full queue answers `.full` (then call `push`).
+    @inline(__always)
+    func offer(_ item: Element) -> Offer {
+        let (result, consumer): (Offer, CheckedContinuation<Void, Never>?) = state.withLock { s in
+            if s.closed { return (.closed, nil) }
+            var result = Offer.queued
+            if s.items.count >= capacity {
+                if policy == .block { return (.full, nil) }
+                s.items.removeFirst()
+                s.dropped &+= 1
+                result = .dropped
+            }
+            s.items.append(item)
+            let c = s.consumer
+            s.consumer = nil
+            return (result, c)
+        }
+        consumer?.resume()
+        return result
+    }
+
+    /// Queues, waiting for room under `.block`. Returns false when the queue is closed.
+    /// `waited` reports whether it had to wait (backpressure).
+    func push(_ item: Element) async -> (accepted: Bool, waited: Bool) {
+        var waited = false
+        while true {
+            switch offer(item) {
+            case .queued, .dropped: return (true, waited)
+            case .closed: return (false, waited)
+            case .full:
+                waited = true
+                let open = await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                    let resume: Bool? = state.withLock { s in
+                        if s.closed { return false }
+                        if s.items.count < capacity { return true }
+                        s.producers.append(c)
+                        return nil
+                    }
+                    if let resume { c.resume(returning: resume) }
+                }
+                if !open { return (false, waited) }
+            }
+        }
+    }
+
+    /// Everything queued (waits for at least one item); empty once closed and drained.
+    func takeAll(max limit: Int = .max) async -> (items: [Element], dropped: UInt64) {
+        while true {
+            let (taken, producers, done): ([Element], [CheckedContinuation<Bool, Never>], Bool) = state.withLock { s in
+                if s.items.isEmpty { return ([], [], s.closed) }
+                let n = min(limit, s.items.count)
+                let taken = Array(s.items.prefix(n))
+                s.items.removeFirst(n)
+                let p = s.producers
+                s.producers.removeAll()
+                return (taken, p, false)
+            }
+            for p in producers { p.resume(returning: true) }
+            if !taken.isEmpty {
+                let dropped = state.withLock { s in defer { s.dropped = 0 }; return s.dropped }
+                return (taken, dropped)
+            }
+            if done { return ([], 0) }
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { s -> Bool in
+                    if !s.items.isEmpty || s.closed { return true }
+                    s.consumer = c
+                    return false
+                }
+                if ready { c.resume() }
+            }
+        }
+    }
+
+    /// Stops accepting items; waiting producers and the consumer wake up.
+    func close() {
+        let (consumer, producers) = state.withLock { s in
+            s.closed = true
+            defer { s.consumer = nil; s.producers.removeAll() }
+            return (s.consumer, s.producers)
+        }
+        consumer?.resume()
+        for p in producers { p.resume(returning: false) }
+    }
+
+    var isClosed: Bool { state.withLock { $0.closed } }
+}

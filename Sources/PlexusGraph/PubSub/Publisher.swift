@@ -1,0 +1,138 @@
+import Foundation
+import Plexus
+import PlexusCodec
+import PlexusProto
+import Synchronization
+
+/// Where a publisher's messages go: the graph server's route set, resolved to local
+/// subscriptions (no serialization) and remote links.
+protocol RoutedPublisher: AnyObject, Sendable {
+    func apply(routes: [Plexus_Graph_V1_SubscriberRoute], publisherId: UInt64, resolver: RouteResolver)
+    func closeAll()
+}
+
+/// Turns routes into local subscriber cores or channels (implemented by GraphClient).
+protocol RouteResolver: Sendable {
+    var processId: String { get }
+    func localSubscriber(_ id: UInt64) -> (any InboundSubscriber)?
+    func channel(to address: String) -> PlexusChannel?
+}
+
+/// Publishes messages of type `T` on a topic. Messages go straight to each subscriber: in this
+/// process without serialization, to other processes over one request-plane stream each.
+///
+/// ```swift
+/// let raw = try await graph.publisher(topic: "sensor/raw", type: Sample.self)
+/// try await raw.publish(sample)
+/// ```
+public final class Publisher<T: ProtoMessage>: RoutedPublisher {
+    enum Link: Sendable {
+        case local(SubscriberCore<T>)
+        case remote(RemoteLink)
+    }
+
+    public let topic: String
+    private let links = Mutex<[UInt64: Link]>([:])
+    private let snapshot = Mutex<[Link]>([])
+    private let sequence = Atomic<UInt64>(0)
+    private let backpressureNanos = Atomic<UInt64>(0)
+    let onClose: @Sendable (ObjectIdentifier) async -> Void
+
+    init(topic: String, onClose: @escaping @Sendable (ObjectIdentifier) async -> Void) {
+        self.topic = topic
+        self.onClose = onClose
+    }
+
+    /// Subscribers currently routed to (local and remote).
+    public var subscriberCount: Int { snapshot.withLock { $0.count } }
+
+    /// Total time `publish` waited for full blocking subscribers, in nanoseconds.
+    public var backpressureWaitNanos: UInt64 { backpressureNanos.load(ordering: .relaxed) }
+
+    /// Sends `message` to every current subscriber. With a blocking subscriber whose queue is
+    /// full it waits; a drop-oldest subscriber drops its oldest message instead.
+    public func publish(_ message: T) async {
+        let links = snapshot.withLock { $0 }
+        if links.isEmpty { return }
+        let seq = sequence.add(1, ordering: .relaxed).newValue
+        let now = TopicStatsProbe.nowUnixNanos()
+        var encoded: Plexus_Graph_V1_TopicMessage?
+        var waitStart: ContinuousClock.Instant?
+        for link in links {
+            switch link {
+            case .local(let core):
+                switch core.queue.offer(Delivered(value: message, publishNanos: now)) {
+                case .queued, .closed: break
+                case .dropped: core.probe.dropped(1)
+                case .full:
+                    waitStart = waitStart ?? .now
+                    _ = await core.queue.push(Delivered(value: message, publishNanos: now))
+                }
+            case .remote(let remote):
+                if encoded == nil {
+                    var m = Plexus_Graph_V1_TopicMessage()
+                    m.sequence = seq
+                    m.publishUnixNanos = now
+                    m.payload = message.serializedBytes()
+                    encoded = m
+                }
+                guard let m = encoded else { continue }
+                switch remote.queue.offer(m) {
+                case .queued, .dropped, .closed: break
+                case .full:
+                    waitStart = waitStart ?? .now
+                    _ = await remote.queue.push(m)
+                }
+            }
+        }
+        if let waitStart {
+            let waited = ContinuousClock.now - waitStart
+            let (s, a) = waited.components
+            backpressureNanos.add(UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000), ordering: .relaxed)
+        }
+    }
+
+    func apply(routes: [Plexus_Graph_V1_SubscriberRoute], publisherId: UInt64, resolver: RouteResolver) {
+        var closed: [Link] = []
+        links.withLock { current in
+            let wanted = Set(routes.map(\.subscriberId))
+            for (id, link) in current where !wanted.contains(id) {
+                closed.append(link)
+                current[id] = nil
+            }
+            for route in routes {
+                if let existing = current[route.subscriberId] {
+                    if case .remote(let r) = existing, r.isClosed {
+                        current[route.subscriberId] = nil
+                    } else {
+                        continue
+                    }
+                }
+                if route.processId == resolver.processId, let local = resolver.localSubscriber(route.subscriberId) as? SubscriberCore<T> {
+                    current[route.subscriberId] = .local(local)
+                } else if let channel = resolver.channel(to: route.address) {
+                    current[route.subscriberId] = .remote(RemoteLink(route: route, publisherId: publisherId,
+                                                                     typeName: T.protoMessageName, channel: channel))
+                }
+            }
+            let all = Array(current.values)
+            snapshot.withLock { $0 = all }
+        }
+        for case .remote(let r) in closed { r.close() }
+    }
+
+    func closeAll() {
+        let all = links.withLock { l -> [Link] in
+            defer { l.removeAll() }
+            return Array(l.values)
+        }
+        snapshot.withLock { $0 = [] }
+        for case .remote(let r) in all { r.close() }
+    }
+
+    /// Stops publishing: the graph server forgets the publisher, streams to subscribers end.
+    public func close() async {
+        closeAll()
+        await onClose(ObjectIdentifier(self))
+    }
+}

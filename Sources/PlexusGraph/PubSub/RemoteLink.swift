@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+import Plexus
+import PlexusProto
+
+/// Delivery from one publisher to one subscriber in another process: a bounded queue drained by
+/// one client stream (`TopicDelivery/Deliver`) that sends whatever is queued as one batch.
+final class RemoteLink: Sendable {
+    let route: Plexus_Graph_V1_SubscriberRoute
+    let queue: DeliveryQueue<Plexus_Graph_V1_TopicMessage>
+    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+
+    init(route: Plexus_Graph_V1_SubscriberRoute, publisherId: UInt64, typeName: String, channel: PlexusChannel) {
+        self.route = route
+        queue = DeliveryQueue(capacity: Int(max(1, route.maxInFlight)), policy: BackpressurePolicy(route.policy))
+        var options = CallOptions()
+        options.metadata.add("plexus-subscriber-id", String(route.subscriberId))
+        options.metadata.add("plexus-topic", route.topic)
+        options.metadata.add("plexus-type-name", typeName)
+        options.metadata.add("plexus-publisher-id", String(publisherId))
+        let queue = self.queue
+        let t = Task {
+            let client = Plexus_Graph_V1_TopicDeliveryClient(channel: channel)
+            do {
+                _ = try await client.deliver(options: options) { writer in
+                    while true {
+                        let (items, dropped) = await queue.takeAll(max: 1024)
+                        if items.isEmpty { return }
+                        var batch = Plexus_Graph_V1_TopicBatch()
+                        batch.messages = items
+                        batch.dropped = dropped
+                        try await writer.write(batch)
+                    }
+                }
+            } catch {
+                // The subscriber is gone or refused: this link is dead; others are unaffected.
+            }
+            queue.close()
+        }
+        task.withLock { $0 = t }
+    }
+
+    var isClosed: Bool { queue.isClosed }
+
+    func close() {
+        queue.close()
+    }
+
+    func cancel() {
+        queue.close()
+        task.withLock { $0?.cancel() }
+    }
+}

@@ -1,0 +1,105 @@
+import PlexusCodec
+import PlexusProto
+import Synchronization
+
+/// A message with the publisher's clock at publish time.
+struct Delivered<T: Sendable>: Sendable {
+    var value: T
+    var publishNanos: UInt64
+}
+
+/// The receiving end of a subscription, shared by the local fast path and remote delivery.
+protocol InboundSubscriber: AnyObject, Sendable {
+    var topic: String { get }
+    /// Decodes and queues a batch from a remote publisher; false when the subscription is gone.
+    func deliver(_ batch: Plexus_Graph_V1_TopicBatch) async throws -> Bool
+    func close()
+}
+
+final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
+    let topic: String
+    let queue: DeliveryQueue<Delivered<T>>
+    let probe: TopicStatsProbe
+
+    init(topic: String, capacity: Int, policy: BackpressurePolicy) {
+        self.topic = topic
+        queue = DeliveryQueue(capacity: capacity, policy: policy)
+        probe = TopicStatsProbe(topic: topic)
+    }
+
+    func deliver(_ batch: Plexus_Graph_V1_TopicBatch) async throws -> Bool {
+        if batch.dropped > 0 { probe.dropped(batch.dropped) }
+        for m in batch.messages {
+            let value: T
+            do { value = try T(serializedBytes: m.payload) } catch {
+                throw RPCErrorFactory.invalidMessage(topic: topic, type: T.protoMessageName, error: "\(error)")
+            }
+            if await !deliverLocal(Delivered(value: value, publishNanos: m.publishUnixNanos), bytes: m.payload.count) { return false }
+        }
+        return true
+    }
+
+    /// Queues one message under the subscription's policy; false once the subscription is closed.
+    @inline(__always)
+    func deliverLocal(_ item: Delivered<T>, bytes: Int) async -> Bool {
+        switch queue.offer(item) {
+        case .queued: return true
+        case .dropped:
+            probe.dropped(1)
+            return true
+        case .closed: return false
+        case .full: return await queue.push(item).accepted
+        }
+    }
+
+    func close() { queue.close() }
+}
+
+/// Messages published on a topic (and on topics connected upstream of it), in publish order per
+/// publisher. Iterate it; cancel it to leave the topic.
+///
+/// ```swift
+/// let samples = try await graph.subscribe(topic: "sensor/raw", type: Sample.self)
+/// for try await sample in samples { ... }
+/// ```
+public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
+    public typealias Element = T
+    public let topic: String
+    let core: SubscriberCore<T>
+    let onCancel: @Sendable () async -> Void
+
+    init(core: SubscriberCore<T>, onCancel: @escaping @Sendable () async -> Void) {
+        self.topic = core.topic
+        self.core = core
+        self.onCancel = onCancel
+    }
+
+    /// Messages dropped for this subscription (drop-oldest policy, here or at the publisher).
+    public var droppedCount: UInt64 { core.probe.droppedCount }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let core: SubscriberCore<T>
+        var buffer: [Delivered<T>] = []
+        var index = 0
+
+        public mutating func next() async throws -> T? {
+            if index == buffer.count {
+                buffer = await core.queue.takeAll(max: 4096).items
+                index = 0
+                if buffer.isEmpty { return nil }
+            }
+            let item = buffer[index]
+            index += 1
+            core.probe.received(publishNanos: item.publishNanos)
+            return item.value
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(core: core) }
+
+    /// Leaves the topic: the graph server drops the subscriber and iteration ends.
+    public func cancel() async {
+        core.close()
+        await onCancel()
+    }
+}

@@ -1,0 +1,48 @@
+import Plexus
+import PlexusProto
+import Synchronization
+
+/// `plexus.graph.v1.TopicDelivery`, hosted by every process with subscribers: takes batches from
+/// remote publishers and hands them to the named subscription.
+final class TopicDeliveryService: Plexus_Graph_V1_TopicDeliveryProtocol {
+    private let subscribers = Mutex<[UInt64: any InboundSubscriber]>([:])
+
+    func add(_ id: UInt64, _ subscriber: any InboundSubscriber) {
+        subscribers.withLock { $0[id] = subscriber }
+    }
+
+    func remove(_ id: UInt64) -> (any InboundSubscriber)? {
+        subscribers.withLock { $0.removeValue(forKey: id) }
+    }
+
+    func subscriber(_ id: UInt64) -> (any InboundSubscriber)? {
+        subscribers.withLock { $0[id] }
+    }
+
+    func removeAll() -> [any InboundSubscriber] {
+        subscribers.withLock { s in
+            defer { s.removeAll() }
+            return Array(s.values)
+        }
+    }
+
+    func deliver(requests: RequestStream<Plexus_Graph_V1_TopicBatch>, context: ServerContext) async throws -> Plexus_Graph_V1_DeliverSummary {
+        guard let text = context.requestMetadata["plexus-subscriber-id"], let id = UInt64(text) else {
+            throw RPCError(code: .invalidArgument, message: "Deliver needs the plexus-subscriber-id header (decimal subscriber id)")
+        }
+        guard let subscriber = subscriber(id) else {
+            throw RPCError(code: .notFound, message: "no subscriber \(id) in this process (it left)")
+        }
+        if let topic = context.requestMetadata["plexus-topic"], topic != subscriber.topic {
+            throw RPCError(code: .failedPrecondition, message: "subscriber \(id) is on topic '\(subscriber.topic)', not '\(topic)'")
+        }
+        var summary = Plexus_Graph_V1_DeliverSummary()
+        for try await batch in requests {
+            summary.messages += UInt64(batch.messages.count)
+            guard try await subscriber.deliver(batch) else {
+                throw RPCError(code: .cancelled, message: "subscriber \(id) left")
+            }
+        }
+        return summary
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+import Synchronization
+
+/// Per-subscription/publisher counters kept by the pub/sub path itself (drops are also reported
+/// to the process profiler).
+final class TopicStatsProbe: Sendable {
+    let topic: String
+    private let dropCount = Atomic<UInt64>(0)
+
+    init(topic: String) {
+        self.topic = topic
+    }
+
+    var droppedCount: UInt64 { dropCount.load(ordering: .relaxed) }
+
+    @inline(__always)
+    func dropped(_ n: UInt64) {
+        dropCount.add(n, ordering: .relaxed)
+    }
+
+    @inline(__always)
+    func received(publishNanos: UInt64) {}
+
+    static func nowUnixNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+}
+
+enum RPCErrorFactory {
+    static func invalidMessage(topic: String, type: String, error: String) -> Error {
+        GraphError.typeMismatch(topic: topic, expected: type, got: "bytes that do not decode (\(error))")
+    }
+}
