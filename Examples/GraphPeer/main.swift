@@ -87,6 +87,7 @@ struct Own: AsyncParsableCommand {
     @OptionGroup var options: GraphOptions
     @Option var unit: String
     @Option(help: "Exit after this many seconds (0 = run until killed).") var seconds = 0.0
+    @Option(help: "Take this long to apply each update (to test an owner dying mid-update).") var applyDelayMs = 0
 
     func run() async throws {
         let graph = try await GraphClient.connect(name: "swift-owner", units: [unit], address: try options.address())
@@ -98,7 +99,12 @@ struct Own: AsyncParsableCommand {
         initial.device = "dev0"
         let codec = SchemaCodec(schema: Plexus_Testing_V1_FilterSettings.settingsSchema)
         let last = LastValue(initial)
+        let delay = applyDelayMs
         _ = try await graph.ownSettings(unit: unit, initial: initial) { new in
+            if delay > 0 {
+                say("applying")
+                try await Task.sleep(for: .milliseconds(delay))
+            }
             let before = try codec.decode(last.swap(new).serializedBytes())
             let after = try codec.decode(new.serializedBytes())
             for (old, now) in zip(before, after) where old.value != now.value {

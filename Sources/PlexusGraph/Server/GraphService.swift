@@ -34,6 +34,8 @@ struct GraphService: Plexus_Graph_V1_GraphServiceProtocol {
                 let reader = IteratorBox(iterator)
                 group.addTask {
                     while let message = try await reader.iterator.next() {
+                        // The writer ends the session when the process was dropped; stop reading.
+                        try Task.checkCancellation()
                         switch message.kind {
                         case .heartbeat?: await registry.heartbeat(processId)
                         case .controlReply(let reply)?:
