@@ -1,0 +1,406 @@
+"""Joining a Plexus graph from Python (see docs/GRAPH.md): register the process with the graph
+server, publish and subscribe, own and update settings, read and watch topology.
+
+    graph = await GraphClient.connect("py-worker")               # PLEXUS_GRAPH_ADDRESS or 127.0.0.1:25979
+    samples = await graph.subscribe("raw", Sample)
+    out = await graph.publisher("filtered", Sample)
+    async for s in samples:
+        await out.publish(s)
+
+Messages go publisher -> subscriber directly: a subscriber is served by this process's own Plexus
+server (plexus.Server), a publisher opens one TopicDelivery stream per remote subscriber.
+"""
+import asyncio
+import os
+import socket
+import time
+
+from plexus.channel import Channel
+from plexus.control.v1 import control_pb2
+from plexus.graph.v1 import graph_pb2, pubsub_pb2
+from plexus.rpc.v1 import status_pb2
+from plexus.server import Server
+from plexus.settings.v1 import value_pb2
+from plexus.status import RpcError, StatusCode
+
+SERVICE = "/plexus.graph.v1.GraphService/"
+DELIVER = "/plexus.graph.v1.TopicDelivery/Deliver"
+DEFAULT_ADDRESS = "127.0.0.1:25979"
+
+
+def graph_address(address=None):
+    text = address or os.environ.get("PLEXUS_GRAPH_ADDRESS") or DEFAULT_ADDRESS
+    host, _, port = text.rpartition(":")
+    if not port.isdigit():
+        raise ValueError(f"graph address {text!r} is not host:port (e.g. {DEFAULT_ADDRESS})")
+    return host or "127.0.0.1", int(port)
+
+
+def field_value(value):
+    """A Python value as a plexus.settings.v1.FieldValue."""
+    if isinstance(value, value_pb2.FieldValue):
+        return value
+    if isinstance(value, bool):
+        return value_pb2.FieldValue(bool_value=value)
+    if isinstance(value, int):
+        return value_pb2.FieldValue(int_value=value) if value < 2 ** 63 else value_pb2.FieldValue(uint_value=value)
+    if isinstance(value, float):
+        return value_pb2.FieldValue(double_value=value)
+    if isinstance(value, str):
+        return value_pb2.FieldValue(string_value=value)
+    if isinstance(value, (bytes, bytearray)):
+        return value_pb2.FieldValue(bytes_value=bytes(value))
+    if isinstance(value, (list, tuple)):
+        return value_pb2.FieldValue(list=value_pb2.FieldValueList(values=[field_value(v) for v in value]))
+    if hasattr(value, "SerializeToString"):
+        return value_pb2.FieldValue(message_value=value.SerializeToString())
+    raise TypeError(f"no FieldValue for {type(value).__name__}")
+
+
+def apply_field(message, path, value):
+    """Sets `path` (a top-level field name) of a protobuf message from a FieldValue."""
+    field = message.DESCRIPTOR.fields_by_name.get(path)
+    if field is None:
+        raise ValueError(f"{message.DESCRIPTOR.full_name} has no field {path!r}")
+    kind = value.WhichOneof("kind")
+    raw = getattr(value, kind)
+    if kind == "enum_name":
+        raw = field.enum_type.values_by_name[raw].number
+    elif kind == "message_value":
+        sub = getattr(message, path)
+        sub.Clear()
+        sub.MergeFromString(raw)
+        return
+    elif kind == "list":
+        del getattr(message, path)[:]
+        getattr(message, path).extend(getattr(v, v.WhichOneof("kind")) for v in raw.values)
+        return
+    setattr(message, path, raw)
+
+
+class Subscription:
+    """Messages of one subscription (async iterator). `dropped` counts drop-oldest losses."""
+
+    def __init__(self, graph, topic, message_type, max_in_flight, policy):
+        self.graph = graph
+        self.topic = topic
+        self.type = message_type
+        self.policy = policy
+        self.queue = asyncio.Queue(maxsize=max_in_flight)
+        self.dropped = 0
+        self.subscriber_id = 0
+
+    async def put(self, message):
+        if self.policy == graph_pb2.DROP_OLDEST and self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        await self.queue.put(message)
+
+    def __aiter__(self):
+        return self
+
+    async def __anext__(self):
+        return await self.queue.get()
+
+    async def get(self, timeout=None):
+        return await asyncio.wait_for(self.queue.get(), timeout)
+
+
+class _Link:
+    """Delivery to one remote subscriber: a bounded queue drained into one Deliver stream."""
+
+    def __init__(self, graph, route, publisher):
+        self.route = route
+        self.queue = asyncio.Queue(maxsize=max(1, route.max_in_flight))
+        self.dropped = 0
+        self.dead = False
+        self.task = asyncio.ensure_future(self._run(graph, publisher))
+
+    async def _run(self, graph, publisher):
+        try:
+            channel = await graph._channel(self.route.address)
+            call = channel.start(DELIVER, pubsub_pb2.DeliverSummary, metadata=[
+                ("plexus-subscriber-id", str(self.route.subscriber_id)), ("plexus-topic", self.route.topic),
+                ("plexus-type-name", publisher.type.DESCRIPTOR.full_name), ("plexus-publisher-id", str(publisher.id))])
+            while True:
+                first = await self.queue.get()
+                batch = pubsub_pb2.TopicBatch(messages=[first], dropped=self.dropped)
+                self.dropped = 0
+                while not self.queue.empty() and len(batch.messages) < 1024:
+                    batch.messages.append(self.queue.get_nowait())
+                if not await call.write(batch):
+                    break
+        except (RpcError, ConnectionError, OSError, asyncio.CancelledError):
+            pass
+        finally:
+            self.dead = True
+
+    async def offer(self, message, policy):
+        if self.dead:
+            return
+        if policy == graph_pb2.DROP_OLDEST and self.queue.full():
+            self.queue.get_nowait()
+            self.dropped += 1
+        await self.queue.put(message)
+
+
+class Publisher:
+    """Publishes messages of one type on a topic to every subscriber the graph routes to it."""
+
+    def __init__(self, graph, topic, message_type):
+        self.graph = graph
+        self.topic = topic
+        self.type = message_type
+        self.id = 0
+        self.links = {}
+        self.sequence = 0
+
+    @property
+    def subscriber_count(self):
+        return len(self.links)
+
+    def _routes(self, routes):
+        wanted = {r.subscriber_id: r for r in routes}
+        for sid in list(self.links):
+            if sid not in wanted:
+                link = self.links.pop(sid)
+                if not isinstance(link, Subscription):
+                    link.task.cancel()
+        for sid, route in wanted.items():
+            if sid in self.links and not getattr(self.links[sid], "dead", False):
+                continue
+            local = self.graph._subscriptions.get(sid)
+            self.links[sid] = local if route.process_id == self.graph.process_id and local else _Link(self.graph, route, self)
+
+    async def publish(self, message):
+        self.sequence += 1
+        encoded = None
+        for link in list(self.links.values()):
+            if isinstance(link, Subscription):
+                await link.put(message)
+                continue
+            if encoded is None:
+                encoded = pubsub_pb2.TopicMessage(sequence=self.sequence, publish_unix_nanos=time.time_ns(),
+                                                  payload=message.SerializeToString())
+            await link.offer(encoded, link.route.policy)
+
+
+class GraphClient:
+    """This process's membership in a Plexus graph."""
+
+    def __init__(self, name, units, address):
+        self.name = name
+        self.units = list(units)
+        self.host, self.port = graph_address(address)
+        self.channel = Channel(self.host, self.port)
+        self.server = Server()
+        self.process_id = ""
+        self._publishers = {}
+        self._subscriptions = {}
+        self._settings = {}
+        self._channels = {}
+        self._tasks = []
+        self._session = None
+
+    @classmethod
+    async def connect(cls, name, units=(), address=None):
+        """Registers with the graph server; raises RpcError(ALREADY_EXISTS) on a unit collision."""
+        self = cls(name, units, address)
+        self.server.add_client_streaming(DELIVER, pubsub_pb2.TopicBatch, self._deliver)
+        await self.server.start()
+        await self.channel.connect()
+        self._session = self.channel.bidi(SERVICE + "Session", graph_pb2.SessionEvent)
+        info = graph_pb2.ProcessInfo(name=name, pid=os.getpid(), host=socket.gethostname(), language="python",
+                                     address=self.server.address, units=self.units)
+        await self._session.write(graph_pb2.SessionRequest(register=graph_pb2.Register(process=info)))
+        first = await self._session.read()
+        if first is None:
+            raise self._session._error()
+        self.process_id = first.registered.process_id
+        interval = first.registered.heartbeat_interval.ToTimedelta().total_seconds() or 0.5
+        self._tasks.append(asyncio.ensure_future(self._heartbeats(interval)))
+        self._tasks.append(asyncio.ensure_future(self._events()))
+        return self
+
+    async def _heartbeats(self, interval):
+        while True:
+            await asyncio.sleep(interval)
+            await self._session.write(graph_pb2.SessionRequest(heartbeat=graph_pb2.Heartbeat(sent_unix_nanos=time.time_ns())))
+
+    async def _events(self):
+        async for event in self._session:
+            which = event.WhichOneof("kind")
+            if which == "routes":
+                publisher = self._publishers.get(event.routes.publisher_id)
+                if publisher:
+                    publisher._routes(event.routes.routes)
+                else:
+                    self._pending_routes = getattr(self, "_pending_routes", {})
+                    self._pending_routes[event.routes.publisher_id] = event.routes.routes
+            elif which == "control_request":
+                self._tasks.append(asyncio.ensure_future(self._control(event.control_request)))
+
+    async def _control(self, request):
+        response = control_pb2.ProcessControlResponse(request_id=request.request_id, unit=request.unit)
+        op = request.WhichOneof("operation")
+        try:
+            if op == "ping":
+                response.ping.payload = request.ping.payload
+                response.ping.process_time_unix_nanos = time.time_ns()
+            elif op == "get_process_stats":
+                response.process_stats.pid = os.getpid()
+                response.process_stats.host = socket.gethostname()
+                response.process_stats.units.extend(self.units)
+            elif op in ("update_setting_field", "apply_settings"):
+                owned = self._settings.get(request.unit)
+                if owned is None:
+                    response.error_code = status_pb2.HANDLER_NOT_CONFIGURED
+                    response.error_message = f"unit {request.unit!r} has no settings owner in this process"
+                else:
+                    new = owned.value.__class__()
+                    new.CopyFrom(owned.value)
+                    if op == "apply_settings":
+                        new = owned.value.__class__.FromString(request.apply_settings.settings)
+                    else:
+                        apply_field(new, request.update_setting_field.field_path, request.update_setting_field.value)
+                    if owned.on_update:
+                        result = owned.on_update(new)
+                        if asyncio.iscoroutine(result):
+                            await result
+                    owned.value = new
+                    getattr(response, op).settings = new.SerializeToString()
+            else:
+                response.error_code = status_pb2.UNSUPPORTED_OPERATION
+                response.error_message = f"the Python client does not implement {op}"
+        except Exception as error:  # noqa: BLE001 - reported to the requester
+            response.ClearField("result")
+            response.error_code = status_pb2.HANDLER_ERROR
+            response.error_message = repr(error)
+        await self._session.write(graph_pb2.SessionRequest(control_reply=graph_pb2.ControlReply(response=response)))
+
+    async def _deliver(self, requests, metadata):
+        sid = int(metadata.get("plexus-subscriber-id", "0"))
+        subscription = None
+        for _ in range(200):  # the subscriber may be a moment away from being registered here
+            subscription = self._subscriptions.get(sid)
+            if subscription:
+                break
+            await asyncio.sleep(0.01)
+        if subscription is None:
+            raise RpcError(StatusCode.NOT_FOUND, f"no subscriber {sid} in this process")
+        count = 0
+        async for batch in requests:
+            subscription.dropped += batch.dropped
+            for m in batch.messages:
+                await subscription.put(subscription.type.FromString(m.payload))
+                count += 1
+        return pubsub_pb2.DeliverSummary(messages=count)
+
+    async def _channel(self, address):
+        if address not in self._channels:
+            host, port = graph_address(address)
+            channel = Channel(host, port)
+            await channel.connect()
+            self._channels[address] = channel
+        return self._channels[address]
+
+    async def _call(self, method, request, response_type):
+        return await self.channel.unary(SERVICE + method, request, response_type)
+
+    async def publisher(self, topic, message_type, unit=""):
+        publisher = Publisher(self, topic, message_type)
+        r = await self._call("AddPublisher", graph_pb2.AddPublisherRequest(
+            process_id=self.process_id, topic=topic, type_name=message_type.DESCRIPTOR.full_name, unit=unit),
+            graph_pb2.AddPublisherResponse)
+        publisher.id = r.publisher_id
+        self._publishers[publisher.id] = publisher
+        pending = getattr(self, "_pending_routes", {}).pop(publisher.id, None)
+        if pending is not None:
+            publisher._routes(pending)
+        return publisher
+
+    async def subscribe(self, topic, message_type, max_in_flight=64, policy="block", unit=""):
+        policy = graph_pb2.DROP_OLDEST if policy in ("drop_oldest", graph_pb2.DROP_OLDEST) else graph_pb2.BLOCK
+        subscription = Subscription(self, topic, message_type, max_in_flight, policy)
+        r = await self._call("AddSubscriber", graph_pb2.AddSubscriberRequest(
+            process_id=self.process_id, topic=topic, type_name=message_type.DESCRIPTOR.full_name, unit=unit,
+            max_in_flight=max_in_flight, policy=policy), graph_pb2.AddSubscriberResponse)
+        subscription.subscriber_id = r.subscriber_id
+        self._subscriptions[r.subscriber_id] = subscription
+        return subscription
+
+    async def connect_topics(self, from_topic, to_topic):
+        await self._call("Connect", graph_pb2.ConnectRequest(from_topic=from_topic, to_topic=to_topic,
+                                                             process_id=self.process_id), graph_pb2.ConnectResponse)
+
+    # Settings
+
+    async def own_settings(self, unit, message, schema, on_update=None):
+        """Declares the settings of `unit` (owned by this process). `schema` is the
+        plexus.settings.v1.SettingsSchema of the message type; `on_update(new)` may raise to refuse."""
+        if unit not in self.units:
+            await self._call("UpdateOwnership", graph_pb2.UpdateOwnershipRequest(process_id=self.process_id, add_units=[unit]),
+                             graph_pb2.UpdateOwnershipResponse)
+            self.units.append(unit)
+        owned = _OwnedSettings(message, on_update)
+        self._settings[unit] = owned
+        await self._call("DeclareSettings", graph_pb2.DeclareSettingsRequest(
+            process_id=self.process_id, unit=unit, schema=schema, value=message.SerializeToString()),
+            graph_pb2.DeclareSettingsResponse)
+        return owned
+
+    async def settings_snapshot(self, unit=""):
+        return await self._call("SettingsSnapshot", graph_pb2.SettingsSnapshotRequest(unit=unit),
+                                graph_pb2.SettingsSnapshotResponse)
+
+    async def settings_events(self, after_seq=0, limit=0):
+        return await self._call("SettingsEvents", graph_pb2.SettingsEventsRequest(after_seq=after_seq, limit=limit),
+                                graph_pb2.SettingsEventsResponse)
+
+    def watch_settings(self, after_seq=0, unit=""):
+        """Server stream of SettingsStreamItem (events, then a gap marker if history was lost)."""
+        return self.channel.server_stream(SERVICE + "SubscribeSettings",
+                                          graph_pb2.SubscribeSettingsRequest(after_seq=after_seq, unit=unit),
+                                          graph_pb2.SettingsStreamItem)
+
+    async def update_setting_field(self, unit, path, value, timeout=None):
+        """Updates one field; the graph server validates it, the owner applies it. Returns the
+        committed SettingsEvent; raises RpcError(INVALID_ARGUMENT) naming the rule it breaks."""
+        request = graph_pb2.UpdateSettingFieldRequest(unit=unit, field_path=path, value=field_value(value))
+        if timeout:
+            request.timeout.FromNanoseconds(int(timeout * 1e9))
+        return (await self._call("UpdateSettingField", request, graph_pb2.UpdateSettingFieldResponse)).event
+
+    async def update_settings(self, unit, message):
+        request = graph_pb2.UpdateSettingsRequest(unit=unit, value=message.SerializeToString())
+        return (await self._call("UpdateSettings", request, graph_pb2.UpdateSettingsResponse)).event
+
+    async def topology(self):
+        return await self._call("GetTopology", graph_pb2.TopologyRequest(), graph_pb2.TopologySnapshot)
+
+    def watch_topology(self, after_seq=0):
+        return self.channel.server_stream(SERVICE + "WatchTopology", graph_pb2.WatchTopologyRequest(after_seq=after_seq),
+                                          graph_pb2.TopologyStreamItem)
+
+    async def processes(self):
+        return (await self._call("ListProcesses", graph_pb2.ListProcessesRequest(), graph_pb2.ListProcessesResponse)).processes
+
+    async def close(self):
+        for task in self._tasks:
+            task.cancel()
+        for publisher in self._publishers.values():
+            for link in publisher.links.values():
+                if isinstance(link, _Link):
+                    link.task.cancel()
+        if self._session is not None:
+            self._session.cancel("the process left the graph")
+        for channel in self._channels.values():
+            await channel.close()
+        await self.channel.close()
+        await self.server.stop()
+
+
+class _OwnedSettings:
+    def __init__(self, value, on_update):
+        self.value = value
+        self.on_update = on_update

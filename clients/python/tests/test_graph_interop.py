@@ -1,0 +1,115 @@
+"""Python and Swift members of one graph, in separate processes: pub/sub both ways and a
+settings update from Python applied by a Swift owner."""
+import asyncio
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from plexus.graph import GraphClient
+from plexus.status import RpcError, StatusCode
+from plexus.testing.v1 import graph_test_pb2 as pb
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+
+
+def binary(name):
+    directory = os.environ.get("PLEXUS_BIN")
+    if not directory:
+        pytest.skip("PLEXUS_BIN is not set (make test-python sets it to the Swift build's bin directory)")
+    path = pathlib.Path(directory) / name
+    if not path.exists():
+        pytest.skip(f"{path} is not built (run swift build --product {name})")
+    return str(path)
+
+
+@pytest.fixture()
+def graph_address():
+    process = subprocess.Popen([binary("plexus"), "graph", "serve", "--port", "0"], stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    assert line.startswith("listening on "), line
+    yield line.split()[-1]
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def swift_peer(address, *args):
+    return subprocess.Popen([binary("plexus-graph-peer"), *args], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "PLEXUS_GRAPH_ADDRESS": address})
+
+
+def wait_line(process, expected):
+    for line in process.stdout:
+        if line.strip() == expected:
+            return
+    raise AssertionError(f"{expected!r} never printed")
+
+
+def test_swift_publisher_python_subscriber(graph_address):
+    async def run():
+        graph = await GraphClient.connect("py-sub", address=graph_address)
+        samples = await graph.subscribe("s2p", pb.Sample)
+        publisher = swift_peer(graph_address, "publish", "--topic", "s2p", "--count", "300")
+        got = [(await samples.get(timeout=20)) for _ in range(300)]
+        assert [s.index for s in got] == list(range(1, 301))
+        assert got[-1].text == "sample-300"
+        assert publisher.wait(timeout=20) == 0
+        await graph.close()
+    asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_python_publisher_swift_subscriber(graph_address):
+    subscriber = swift_peer(graph_address, "subscribe", "--topic", "p2s", "--count", "300")
+    wait_line(subscriber, "ready")
+
+    async def run():
+        graph = await GraphClient.connect("py-pub", address=graph_address)
+        publisher = await graph.publisher("p2s", pb.Sample)
+        for _ in range(500):
+            if publisher.subscriber_count:
+                break
+            await asyncio.sleep(0.01)
+        for i in range(1, 301):
+            await publisher.publish(pb.Sample(index=i, text=f"sample-{i}"))
+        await asyncio.sleep(0.5)
+        await graph.close()
+    asyncio.run(asyncio.wait_for(run(), 60))
+    out, _ = subscriber.communicate(timeout=30)
+    lines = [line for line in out.splitlines() if line.startswith("index=")]
+    assert lines == [f"index={i} text=sample-{i}" for i in range(1, 301)]
+    assert subscriber.returncode == 0
+
+
+def test_settings_update_from_python_applied_by_swift_owner(graph_address):
+    owner = swift_peer(graph_address, "own", "--unit", "filter")
+    wait_line(owner, "ready")
+
+    async def run():
+        graph = await GraphClient.connect("py-settings", address=graph_address)
+        watch = graph.watch_settings(after_seq=0, unit="filter")
+        first = await watch.read()
+        assert first.event.source == first.event.DECLARED
+        event = await graph.update_setting_field("filter", "cutoff_hz", 42.5)
+        assert event.field_path == "cutoff_hz"
+        event = await graph.update_setting_field("filter", "window", "blackman")
+        for field, value, rule in [("cutoff_hz", 5000.0, "max"), ("window", "square", "choices"),
+                                   ("device", "dev9", "read-only"), ("order", 9, "max")]:
+            with pytest.raises(RpcError) as error:
+                await graph.update_setting_field("filter", field, value)
+            assert error.value.code == StatusCode.INVALID_ARGUMENT
+            assert field in error.value.message and rule in error.value.message
+        seen = [await watch.read(), await watch.read()]
+        assert [i.event.field_path for i in seen] == ["cutoff_hz", "window"]
+        snapshot = await graph.settings_snapshot("filter")
+        value = pb.FilterSettings.FromString(snapshot.units[0].value)
+        assert (value.cutoff_hz, value.window, value.device) == (42.5, "blackman", "dev0")
+        watch.cancel()
+        await graph.close()
+    try:
+        asyncio.run(asyncio.wait_for(run(), 60))
+    finally:
+        owner.terminate()
+        out, _ = owner.communicate(timeout=10)
+    assert "applied cutoff_hz=42.5" in out and 'applied window="blackman"' in out, out
