@@ -272,6 +272,45 @@ final class GraphEndToEndTests: XCTestCase {
         await a.close()
         await server.shutdown()
     }
+    func testProfilingSnapshotsAndTracesThroughTheGraph() async throws {
+        let server = try await startServer()
+        let a = try await GraphClient.connect(name: "profiled", address: server.address)
+        let b = try await GraphClient.connect(name: "peer", address: server.address)
+        let topic = "profiled-\(UUID().uuidString.prefix(8))"
+        let samples = try await b.subscribe(topic: topic, type: Plexus_Testing_V1_Sample.self, maxInFlight: 1024)
+        let publisher = try await a.publisher(topic: topic, type: Plexus_Testing_V1_Sample.self)
+        try await waitFor("route") { publisher.subscriberCount == 1 }
+        var trace = Plexus_Graph_V1_SetTraceRequest()
+        trace.enabled = true
+        trace.ttl = Google_Protobuf_Duration(.seconds(30))
+        trace.topics = [topic]
+        let traced = try await a.graph.setTrace(trace)
+        XCTAssertEqual(Set(traced.processIds), [a.processId, b.processId])
+        for i in 1...100 { await publisher.publish(sample(i)) }
+        var it = samples.makeAsyncIterator()
+        for _ in 1...100 { _ = try await it.next() }
+        let snapshots = try await a.graph.profilingSnapshots(Plexus_Graph_V1_ProfilingSnapshotsRequest())
+        // Both members live in this test process, so they share one profiler: each snapshot has it all.
+        XCTAssertEqual(Set(snapshots.snapshots.map(\.processId)), [a.processId, b.processId])
+        let t = snapshots.snapshots[0].topics.first { $0.topic == topic }
+        XCTAssertEqual(t?.messagesPublished, 100)
+        XCTAssertEqual(t?.messagesReceived, 100)
+        XCTAssertEqual(t?.bytesReceived, t?.bytesPublished)
+        XCTAssertEqual(t?.deliveryLatency?.count, 100)
+        XCTAssertGreaterThan(t?.deliveryLatency?.p99Nanos ?? 0, 0)
+        var kinds: Set<Plexus_Profiling_V1_TraceKind> = []
+        try await a.graph.subscribeTraces(Plexus_Graph_V1_SubscribeTracesRequest()) { stream in
+            for try await batch in stream {
+                for sample in batch.samples where sample.topic == topic { kinds.insert(sample.kind) }
+                if kinds.count == 2 { return }
+            }
+        }
+        XCTAssertEqual(kinds, [.publish, .receive])
+        await a.close()
+        await b.close()
+        await server.shutdown()
+    }
+
 }
 
 final class Counter: @unchecked Sendable {

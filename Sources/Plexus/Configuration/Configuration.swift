@@ -78,6 +78,9 @@ public struct ServerConfiguration: Sendable {
     public var gracePeriod: Duration = .seconds(5)
     /// When set, clients must send this token in HELLO.
     public var authToken: String?
+    /// Called on the loop when a call ends, with the method, how long it ran and its status
+    /// code (the graph's profiler records per-method latency with it). Must be cheap.
+    public var callObserver: (@Sendable (MethodDescriptor, Duration, Status.Code) -> Void)?
 
     public init() {}
 

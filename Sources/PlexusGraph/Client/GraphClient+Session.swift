@@ -165,19 +165,14 @@ extension GraphClient {
         case .getProcessStats?:
             response.result = .processStats(ProcessStatsReader.read(units: state.withLock { $0.units }))
         case .getProfilingSnapshot?:
-            guard let snapshot = ProfilingHooks.snapshot(processId, name) else {
-                return Self.failure(request, .handlerNotConfigured, "profiling is not available in this process")
-            }
-            response.result = .profilingSnapshot(snapshot)
+            response.result = .profilingSnapshot(Profiler.shared.snapshot(processId: processId, processName: name))
         case .setProfilingTrace(let t)?:
-            guard let result = ProfilingHooks.setTrace(t) else {
-                return Self.failure(request, .handlerNotConfigured, "profiling is not available in this process")
-            }
+            var result = Plexus_Control_V1_SetProfilingTraceResult()
+            result.enabled = t.enabled
+            result.expiresUnixNanos = Profiler.shared.setTrace(enabled: t.enabled, ttl: t.ttl?.swiftDuration ?? .seconds(10), topics: t.topics)
             response.result = .profilingTrace(result)
         case .getProfilingTraceBatch(let b)?:
-            guard var batch = ProfilingHooks.drain(Int(b.maxSamples == 0 ? 4096 : b.maxSamples)) else {
-                return Self.failure(request, .handlerNotConfigured, "profiling is not available in this process")
-            }
+            var batch = Profiler.shared.drainTrace(max: Int(b.maxSamples == 0 ? 4096 : b.maxSamples))
             batch.processId = processId
             response.result = .traceBatch(batch)
         case .updateSettingField(let u)?:
@@ -219,11 +214,4 @@ extension GraphClient {
         }
         return response
     }
-}
-
-/// Where the session gets profiling data; the profiler installs itself here.
-enum ProfilingHooks {
-    nonisolated(unsafe) static var snapshot: @Sendable (String, String) -> Plexus_Profiling_V1_ProfilingSnapshot? = { _, _ in nil }
-    nonisolated(unsafe) static var setTrace: @Sendable (Plexus_Control_V1_SetProfilingTraceRequest) -> Plexus_Control_V1_SetProfilingTraceResult? = { _ in nil }
-    nonisolated(unsafe) static var drain: @Sendable (Int) -> Plexus_Profiling_V1_TraceBatch? = { _ in nil }
 }

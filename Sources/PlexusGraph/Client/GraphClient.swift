@@ -71,6 +71,7 @@ public final class GraphClient: Sendable, RouteResolver {
         serverConfig.host = "127.0.0.1"
         serverConfig.port = 0
         serverConfig.maxConcurrentStreams = 10_000
+        Profiler.shared.observeCalls(of: &serverConfig)
         server = PlexusServer(configuration: serverConfig)
         state = Mutex(State(units: units))
         server.register(delivery)

@@ -37,9 +37,11 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
     private let sequence = Atomic<UInt64>(0)
     private let backpressureNanos = Atomic<UInt64>(0)
     let onClose: @Sendable (ObjectIdentifier) async -> Void
+    let profile: TopicProbe
 
     init(topic: String, onClose: @escaping @Sendable (ObjectIdentifier) async -> Void) {
         self.topic = topic
+        profile = Profiler.shared.topic(topic)
         self.onClose = onClose
     }
 
@@ -63,7 +65,9 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
             case .local(let core):
                 switch core.queue.offer(Delivered(value: message, publishNanos: now)) {
                 case .queued, .closed: break
-                case .dropped: core.probe.dropped(1)
+                case .dropped:
+                    core.probe.dropped(1)
+                    profile.dropped(1)
                 case .full:
                     waitStart = waitStart ?? .now
                     _ = await core.queue.push(Delivered(value: message, publishNanos: now))
@@ -78,18 +82,21 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
                 }
                 guard let m = encoded else { continue }
                 switch remote.queue.offer(m) {
-                case .queued, .dropped, .closed: break
+                case .queued, .closed: break
+                case .dropped: profile.dropped(1)
                 case .full:
                     waitStart = waitStart ?? .now
                     _ = await remote.queue.push(m)
                 }
             }
         }
+        var waitedNanos: UInt64 = 0
         if let waitStart {
-            let waited = ContinuousClock.now - waitStart
-            let (s, a) = waited.components
-            backpressureNanos.add(UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000), ordering: .relaxed)
+            let (s, a) = (ContinuousClock.now - waitStart).components
+            waitedNanos = UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000)
+            backpressureNanos.add(waitedNanos, ordering: .relaxed)
         }
+        profile.published(bytes: encoded?.payload.count ?? 0, sequence: seq, backpressureWaitNanos: waitedNanos)
     }
 
     func apply(routes: [Plexus_Graph_V1_SubscriberRoute], publisherId: UInt64, resolver: RouteResolver) {

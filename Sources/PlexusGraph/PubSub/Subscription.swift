@@ -6,6 +6,8 @@ import Synchronization
 struct Delivered<T: Sendable>: Sendable {
     var value: T
     var publishNanos: UInt64
+    /// Encoded size when it came over the wire; 0 on the local path.
+    var bytes: Int = 0
 }
 
 /// The receiving end of a subscription, shared by the local fast path and remote delivery.
@@ -20,32 +22,38 @@ final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
     let topic: String
     let queue: DeliveryQueue<Delivered<T>>
     let probe: TopicStatsProbe
+    let profile: TopicProbe
 
     init(topic: String, capacity: Int, policy: BackpressurePolicy) {
         self.topic = topic
         queue = DeliveryQueue(capacity: capacity, policy: policy)
         probe = TopicStatsProbe(topic: topic)
+        profile = Profiler.shared.topic(topic)
     }
 
     func deliver(_ batch: Plexus_Graph_V1_TopicBatch) async throws -> Bool {
-        if batch.dropped > 0 { probe.dropped(batch.dropped) }
+        if batch.dropped > 0 {
+            probe.dropped(batch.dropped)
+            profile.dropped(batch.dropped)
+        }
         for m in batch.messages {
             let value: T
             do { value = try T(serializedBytes: m.payload) } catch {
                 throw RPCErrorFactory.invalidMessage(topic: topic, type: T.protoMessageName, error: "\(error)")
             }
-            if await !deliverLocal(Delivered(value: value, publishNanos: m.publishUnixNanos), bytes: m.payload.count) { return false }
+            if await !deliverLocal(Delivered(value: value, publishNanos: m.publishUnixNanos, bytes: m.payload.count)) { return false }
         }
         return true
     }
 
     /// Queues one message under the subscription's policy; false once the subscription is closed.
     @inline(__always)
-    func deliverLocal(_ item: Delivered<T>, bytes: Int) async -> Bool {
+    func deliverLocal(_ item: Delivered<T>) async -> Bool {
         switch queue.offer(item) {
         case .queued: return true
         case .dropped:
             probe.dropped(1)
+            profile.dropped(1)
             return true
         case .closed: return false
         case .full: return await queue.push(item).accepted
@@ -87,11 +95,23 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
                 buffer = await core.queue.takeAll(max: 4096).items
                 index = 0
                 if buffer.isEmpty { return nil }
+                record(buffer)
             }
             let item = buffer[index]
             index += 1
-            core.probe.received(publishNanos: item.publishNanos)
             return item.value
+        }
+
+        /// Publish → receive delays of a batch, recorded with one lock.
+        func record(_ items: [Delivered<T>]) {
+            let now = TopicStatsProbe.nowUnixNanos()
+            var bytes = 0
+            var delays = [UInt64](repeating: 0, count: items.count)
+            for (i, item) in items.enumerated() {
+                delays[i] = now > item.publishNanos ? now - item.publishNanos : 0
+                bytes += item.bytes
+            }
+            delays.withUnsafeBufferPointer { core.profile.received(delays: $0, bytes: bytes) }
         }
     }
 

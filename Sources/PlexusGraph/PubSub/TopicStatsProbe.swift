@@ -18,9 +18,6 @@ final class TopicStatsProbe: Sendable {
         dropCount.add(n, ordering: .relaxed)
     }
 
-    @inline(__always)
-    func received(publishNanos: UInt64) {}
-
     static func nowUnixNanos() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)

@@ -29,6 +29,9 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
     private var headersSent = false
     private(set) var closed = false
 
+    /// When the call started (for ServerConfiguration.callObserver).
+    private let started = ContinuousClock.now
+
     init(id: UInt32, loop: EventLoop, context: ServerContext, connection: ServerConnection, sendWindow: Int) {
         self.id = id
         self.loop = loop
@@ -232,6 +235,7 @@ final class ServerStream: @unchecked Sendable {  // mutable state is touched onl
     /// Sends CLOSE (with the response message for unary and client-streaming calls).
     func finish<Res: ProtoMessage>(status: Status, response: Res?) {
         guard !closed else { return }
+        connection.configuration.callObserver?(context.method, .now - started, status.code)
         var header = FrameHeader(kind: .close, streamID: id, flags: .endStream)
         header.status = status
         attachHeaders(&header)
