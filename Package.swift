@@ -127,6 +127,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        .executableTarget(
+            name: "plexus-graph-bench",
+            dependencies: ["PlexusGraph", "Plexus", "PlexusProto"],
+            swiftSettings: swiftSettings
+        ),
+
         // MARK: Code generator
         .target(
             name: "PlexusCodegen",

@@ -52,7 +52,7 @@ struct Publish: AsyncParsableCommand {
             s.index = UInt64(i)
             s.text = "sample-\(i)"
             s.data = data
-            await publisher.publish(s)
+            try await publisher.publish(s)
             if rate > 0 { try await Task.sleep(for: .seconds(1.0 / rate)) }
         }
         // Let the streams drain before leaving.

@@ -38,7 +38,7 @@ final class GraphEndToEndTests: XCTestCase {
         let local = try await a.subscribe(topic: "raw", type: Plexus_Testing_V1_Sample.self, maxInFlight: 1024)
         let publisher = try await a.publisher(topic: "raw", type: Plexus_Testing_V1_Sample.self)
         try await waitFor("two routes") { publisher.subscriberCount == 2 }
-        for i in 1...500 { await publisher.publish(sample(i)) }
+        for i in 1...500 { try await publisher.publish(sample(i)) }
         var got: [UInt64] = []
         for try await s in remote {
             got.append(s.index)
@@ -64,7 +64,7 @@ final class GraphEndToEndTests: XCTestCase {
         let publisher = try await a.publisher(topic: "raw", type: Plexus_Testing_V1_Sample.self)
         try await a.connect("raw", to: "filtered")
         try await waitFor("route through the edge") { publisher.subscriberCount == 1 }
-        await publisher.publish(sample(7))
+        try await publisher.publish(sample(7))
         var it = downstream.makeAsyncIterator()
         let first = try await it.next()
         XCTAssertEqual(first?.index, 7)
@@ -92,7 +92,7 @@ final class GraphEndToEndTests: XCTestCase {
         let slow = try await a.subscribe(topic: "t", type: Plexus_Testing_V1_Sample.self, maxInFlight: 8, policy: .dropOldest)
         let publisher = try await a.publisher(topic: "t", type: Plexus_Testing_V1_Sample.self)
         try await waitFor("route") { publisher.subscriberCount == 1 }
-        for i in 1...1000 { await publisher.publish(sample(i)) }
+        for i in 1...1000 { try await publisher.publish(sample(i)) }
         XCTAssertEqual(slow.droppedCount, 992)
         var it = slow.makeAsyncIterator()
         let first = try await it.next()
@@ -286,7 +286,7 @@ final class GraphEndToEndTests: XCTestCase {
         trace.topics = [topic]
         let traced = try await a.graph.setTrace(trace)
         XCTAssertEqual(Set(traced.processIds), [a.processId, b.processId])
-        for i in 1...100 { await publisher.publish(sample(i)) }
+        for i in 1...100 { try await publisher.publish(sample(i)) }
         var it = samples.makeAsyncIterator()
         for _ in 1...100 { _ = try await it.next() }
         let snapshots = try await a.graph.profilingSnapshots(Plexus_Graph_V1_ProfilingSnapshotsRequest())

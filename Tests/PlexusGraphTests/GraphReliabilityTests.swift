@@ -54,10 +54,10 @@ final class GraphReliabilityTests: XCTestCase {
         let graph = try await client(address)
         let publisher = try await graph.publisher(topic: "t", type: Plexus_Testing_V1_Sample.self)
         try await eventually("two routes") { publisher.subscriberCount == 2 }
-        for i in 1...1000 { await publisher.publish(sample(i)) }
+        for i in 1...1000 { try await publisher.publish(sample(i)) }
         try await victim.waitForLine { $0.hasPrefix("index=1000 ") }
         victim.signal(SIGKILL)
-        for i in 1001...3000 { await publisher.publish(sample(i)) }
+        for i in 1001...3000 { try await publisher.publish(sample(i)) }
         try await survivor.waitForLine(timeout: .seconds(20)) { $0.hasPrefix("index=3000 ") }
         let survivorStatus = try await survivor.waitForExit()
         XCTAssertEqual(survivorStatus, 0)
@@ -133,8 +133,8 @@ final class GraphReliabilityTests: XCTestCase {
         XCTAssertEqual(snapshot.units.count, 1)
         let publisher = try await graph.publisher(topic: "t", type: Plexus_Testing_V1_Sample.self)
         try await eventually("the route to the re-registered subscriber") { publisher.subscriberCount == 1 }
-        await publisher.publish(sample(1))
-        await publisher.publish(sample(2))
+        try await publisher.publish(sample(1))
+        try await publisher.publish(sample(2))
         let subStatus = try await sub.waitForExit()
         XCTAssertEqual(subStatus, 0)
         await graph.close()
@@ -176,12 +176,12 @@ final class GraphReliabilityTests: XCTestCase {
         s.data = [UInt8](repeating: 1, count: 64 * 1024)
         let rssBefore = residentBytes()
         // Drop-oldest: publishing never waits; 256 MiB go nowhere and memory stays flat.
-        for _ in 0..<4096 { await p2.publish(s) }
+        for _ in 0..<4096 { try await p2.publish(s) }
         // Block: publish stops once the window and the queues are full.
         let published = Counter()
         let blockedTask = Task {
             for _ in 0..<100_000 {
-                await p1.publish(s)
+                try await p1.publish(s)
                 published.increment()
             }
         }

@@ -13,7 +13,7 @@ import Synchronization
 /// let graph = try await GraphClient.connect(name: "filter", units: ["filter"])
 /// let out = try await graph.publisher(topic: "filtered", type: Sample.self)
 /// for try await s in try await graph.subscribe(topic: "raw", type: Sample.self) {
-///     await out.publish(process(s))
+///     try await out.publish(process(s))
 /// }
 /// ```
 public final class GraphClient: Sendable, RouteResolver {
@@ -65,12 +65,14 @@ public final class GraphClient: Sendable, RouteResolver {
         loop = EventLoop(name: "plexus-graph-client")
         var config = ClientConfiguration()
         config.backoffMax = .seconds(1)
+        config.maxMessageSize = RemoteLink.maxMessageSize
         channel = PlexusChannel(host: address.host, port: address.port, configuration: config, loop: loop)
         graph = Plexus_Graph_V1_GraphServiceClient(channel: channel)
         var serverConfig = ServerConfiguration()
         serverConfig.host = "127.0.0.1"
         serverConfig.port = 0
         serverConfig.maxConcurrentStreams = 10_000
+        serverConfig.maxMessageSize = RemoteLink.maxMessageSize
         Profiler.shared.observeCalls(of: &serverConfig)
         server = PlexusServer(configuration: serverConfig)
         state = Mutex(State(units: units))
@@ -109,7 +111,9 @@ public final class GraphClient: Sendable, RouteResolver {
         guard let parsed = try? GraphAddress(parsing: address) else { return nil }
         return state.withLock { s in
             if let c = s.channels[address] { return c }
-            let c = PlexusChannel(host: parsed.host, port: parsed.port, loop: loop)
+            var config = ClientConfiguration()
+            config.maxMessageSize = RemoteLink.maxMessageSize
+            let c = PlexusChannel(host: parsed.host, port: parsed.port, configuration: config, loop: loop)
             s.channels[address] = c
             return c
         }

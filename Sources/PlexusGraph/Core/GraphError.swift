@@ -9,6 +9,7 @@ public enum GraphError: Error, Sendable, CustomStringConvertible {
     case routing(code: Plexus_Rpc_V1_RoutingCode, unit: String, message: String)
     case settings(SettingsError)
     case closed
+    case messageTooLarge(topic: String, size: Int, limit: Int)
 
     var reason: String {
         if case .badAddress(_, let why) = self { return why }
@@ -29,6 +30,8 @@ public enum GraphError: Error, Sendable, CustomStringConvertible {
             return e.description
         case .closed:
             return "the graph client is closed"
+        case .messageTooLarge(let topic, let size, let limit):
+            return "a \(size)-byte message on topic '\(topic)' exceeds the pub/sub limit of \(limit) bytes; split it"
         }
     }
 }

@@ -81,11 +81,22 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
     }
 
     /// Everything queued (waits for at least one item); empty once closed and drained.
-    func takeAll(max limit: Int = .max) async -> (items: [Element], dropped: UInt64) {
+    /// `cost` and `budget` bound a batch (e.g. by bytes); the first item is always taken.
+    func takeAll(max limit: Int = .max, budget: Int = .max, cost: (Element) -> Int = { _ in 0 }) async -> (items: [Element], dropped: UInt64) {
         while true {
             let (taken, producers, done): ([Element], [CheckedContinuation<Bool, Never>], Bool) = state.withLock { s in
                 if s.items.isEmpty { return ([], [], s.closed) }
-                let n = min(limit, s.items.count)
+                var n = min(limit, s.items.count)
+                if budget != .max {
+                    var spent = 0
+                    for (i, item) in s.items.prefix(n).enumerated() {
+                        spent += cost(item)
+                        if spent > budget && i > 0 {
+                            n = i
+                            break
+                        }
+                    }
+                }
                 let taken = Array(s.items.prefix(n))
                 s.items.removeFirst(n)
                 let p = s.producers

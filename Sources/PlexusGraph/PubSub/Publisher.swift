@@ -52,8 +52,9 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
     public var backpressureWaitNanos: UInt64 { backpressureNanos.load(ordering: .relaxed) }
 
     /// Sends `message` to every current subscriber. With a blocking subscriber whose queue is
-    /// full it waits; a drop-oldest subscriber drops its oldest message instead.
-    public func publish(_ message: T) async {
+    /// full it waits; a drop-oldest subscriber drops its oldest message instead. Throws only
+    /// for a message over the data plane's size limit (64 MiB), which no remote subscriber gets.
+    public func publish(_ message: T) async throws {
         let links = snapshot.withLock { $0 }
         if links.isEmpty { return }
         let seq = sequence.add(1, ordering: .relaxed).newValue
@@ -78,9 +79,16 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
                     m.sequence = seq
                     m.publishUnixNanos = now
                     m.payload = message.serializedBytes()
+                    if m.payload.count > RemoteLink.maxMessageSize - 64 {
+                        throw GraphError.messageTooLarge(topic: topic, size: m.payload.count, limit: RemoteLink.maxMessageSize - 64)
+                    }
                     encoded = m
                 }
                 guard let m = encoded else { continue }
+                if remote.isClosed {
+                    revive(remote)
+                    continue
+                }
                 switch remote.queue.offer(m) {
                 case .queued, .closed: break
                 case .dropped: profile.dropped(1)
@@ -99,7 +107,26 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
         profile.published(bytes: encoded?.payload.count ?? 0, sequence: seq, backpressureWaitNanos: waitedNanos)
     }
 
+    /// A remote link that died (subscriber restarting, network): reconnect after a pause unless
+    /// the graph has dropped the subscriber by then.
+    func revive(_ dead: RemoteLink) {
+        guard ContinuousClock.now - dead.created > .milliseconds(200), let (resolver, publisherId) = lastResolver.withLock({ $0 }) else { return }
+        let replacement: RemoteLink? = links.withLock { current in
+            guard case .remote(let r)? = current[dead.route.subscriberId], r === dead,
+                  let channel = resolver.channel(to: dead.route.address) else { return nil }
+            let link = RemoteLink(route: dead.route, publisherId: publisherId, typeName: T.protoMessageName, channel: channel)
+            current[dead.route.subscriberId] = .remote(link)
+            let all = Array(current.values)
+            snapshot.withLock { $0 = all }
+            return link
+        }
+        _ = replacement
+    }
+
+    private let lastResolver = Mutex<(RouteResolver, UInt64)?>(nil)
+
     func apply(routes: [Plexus_Graph_V1_SubscriberRoute], publisherId: UInt64, resolver: RouteResolver) {
+        lastResolver.withLock { $0 = (resolver, publisherId) }
         var closed: [Link] = []
         links.withLock { current in
             let wanted = Set(routes.map(\.subscriberId))

@@ -6,7 +6,10 @@ import PlexusProto
 /// Delivery from one publisher to one subscriber in another process: a bounded queue drained by
 /// one client stream (`TopicDelivery/Deliver`) that sends whatever is queued as one batch.
 final class RemoteLink: Sendable {
+    /// Largest message a link carries (the data plane's request-plane message limit).
+    static let maxMessageSize = 64 << 20
     let route: Plexus_Graph_V1_SubscriberRoute
+    let created = ContinuousClock.now
     let queue: DeliveryQueue<Plexus_Graph_V1_TopicMessage>
     private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
 
@@ -24,7 +27,9 @@ final class RemoteLink: Sendable {
             do {
                 _ = try await client.deliver(options: options) { writer in
                     while true {
-                        let (items, dropped) = await queue.takeAll(max: 1024)
+                        // Batches stay well under the message-size limit: at most 1,024 messages
+                        // or 1 MiB (a larger single message goes alone).
+                        let (items, dropped) = await queue.takeAll(max: 1024, budget: 1 << 20) { $0.payload.count + 16 }
                         if items.isEmpty { return }
                         var batch = Plexus_Graph_V1_TopicBatch()
                         batch.messages = items
