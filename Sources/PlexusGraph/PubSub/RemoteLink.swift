@@ -22,7 +22,8 @@ final class RemoteLink: Sendable {
         options.metadata.add("plexus-type-name", typeName)
         options.metadata.add("plexus-publisher-id", String(publisherId))
         let queue = self.queue
-        let t = Task {
+        // On the channel's loop: writes with credit go out without a thread hop.
+        let t = Task(executorPreference: channel.eventLoop) {
             let client = Plexus_Graph_V1_TopicDeliveryClient(channel: channel)
             do {
                 _ = try await client.deliver(options: options) { writer in
