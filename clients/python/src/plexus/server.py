@@ -217,12 +217,12 @@ class Server:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _accept(self, reader, writer):
-        task = asyncio.current_task()
-        self._connections.add(task)
+        connection = _Connection(self, reader, writer)
+        self._connections.add(connection)
         try:
-            await _Connection(self, reader, writer).run()
+            await connection.run()
         finally:
-            self._connections.discard(task)
+            self._connections.discard(connection)
 
     @property
     def address(self):
@@ -231,8 +231,11 @@ class Server:
     async def stop(self):
         if self._server is not None:
             self._server.close()
-            for task in list(self._connections):
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            for connection in list(self._connections):
+                connection.writer.close()  # its read loop ends and cancels its handlers
+            for _ in range(100):
+                if not self._connections:
+                    break
+                await asyncio.sleep(0.01)
             await self._server.wait_closed()
             self._server = None
