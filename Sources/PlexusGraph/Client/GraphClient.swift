@@ -54,8 +54,8 @@ public final class GraphClient: Sendable, RouteResolver {
     let server: PlexusServer
     let delivery = TopicDeliveryService()
     let customHandlers: [String: CustomHandler]
-    let state: Mutex<State>
-    let sessionTask = Mutex<Task<Void, Never>?>(nil)
+    let state: Locked<State>
+    let sessionTask = Locked<Task<Void, Never>?>(nil)
     let registeredSignal = Mailbox<Result<String, RPCError>>()
 
     init(name: String, units: [String], address: GraphAddress, customHandlers: [String: CustomHandler]) {
@@ -75,7 +75,7 @@ public final class GraphClient: Sendable, RouteResolver {
         serverConfig.maxMessageSize = RemoteLink.maxMessageSize
         Profiler.shared.observeCalls(of: &serverConfig)
         server = PlexusServer(configuration: serverConfig)
-        state = Mutex(State(units: units))
+        state = Locked(State(units: units))
         server.register(delivery)
     }
 

@@ -1,3 +1,4 @@
+import PlexusLoop
 import Plexus
 import PlexusCodec
 import PlexusProto
@@ -25,7 +26,7 @@ protocol SettingsOwner: Sendable {
 /// ```
 public final class OwnedSettings<T: ProtoMessage & SettingsSchemaProviding>: SettingsOwner {
     public let unit: String
-    private let current: Mutex<T>
+    private let current: Locked<T>
     private let onUpdate: @Sendable (T) async throws -> Void
     let report: @Sendable ([UInt8]) async throws -> Void
     let codec: SchemaCodec
@@ -33,7 +34,7 @@ public final class OwnedSettings<T: ProtoMessage & SettingsSchemaProviding>: Set
     init(unit: String, initial: T, onUpdate: @escaping @Sendable (T) async throws -> Void,
          report: @escaping @Sendable ([UInt8]) async throws -> Void) {
         self.unit = unit
-        current = Mutex(initial)
+        current = Locked(initial)
         self.onUpdate = onUpdate
         self.report = report
         codec = SchemaCodec(schema: T.settingsSchema)

@@ -1,3 +1,4 @@
+import PlexusLoop
 import DequeModule
 import Synchronization
 
@@ -9,7 +10,7 @@ final class Mailbox<Element: Sendable>: Sendable {
         var waiter: CheckedContinuation<Element?, Never>?
         var finished = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let limit: Int
 
     init(limit: Int = .max) {

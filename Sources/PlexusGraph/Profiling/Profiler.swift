@@ -1,3 +1,4 @@
+import PlexusLoop
 import DequeModule
 import Foundation
 import Plexus
@@ -11,8 +12,8 @@ public final class Profiler: Sendable {
     /// The process-wide profiler the pub/sub path and the graph session use.
     public static let shared = Profiler()
 
-    private let topics = Mutex<[String: TopicProbe]>([:])
-    private let methods = Mutex<[String: MethodProbe]>([:])
+    private let topics = Locked<[String: TopicProbe]>([:])
+    private let methods = Locked<[String: MethodProbe]>([:])
     // Tracing: a relaxed flag checked on the hot path, the rest under a lock.
     private let tracingOn = Atomic<Bool>(false)
     private struct TraceState {
@@ -21,7 +22,7 @@ public final class Profiler: Sendable {
         var samples = Deque<Plexus_Profiling_V1_TraceSample>()
         var dropped: UInt64 = 0
     }
-    private let traceState = Mutex(TraceState())
+    private let traceState = Locked(TraceState())
     /// Trace samples kept before the oldest are dropped (and counted).
     public let traceCapacity: Int
 

@@ -1,3 +1,4 @@
+import PlexusLoop
 import PlexusProto
 import Synchronization
 
@@ -12,7 +13,7 @@ public final class TopicProbe: Sendable {
     let bytesReceived = Atomic<UInt64>(0)
     let messagesDropped = Atomic<UInt64>(0)
     let backpressureNanos = Atomic<UInt64>(0)
-    private let histograms = Mutex((delivery: LatencyRecorder(), handler: LatencyRecorder(), publish: LatencyRecorder()))
+    private let histograms = Locked((delivery: LatencyRecorder(), handler: LatencyRecorder(), publish: LatencyRecorder()))
 
     init(topic: String, profiler: Profiler) {
         self.topic = topic
@@ -81,7 +82,7 @@ public final class MethodProbe: Sendable {
     public let path: String
     let calls = Atomic<UInt64>(0)
     let errors = Atomic<UInt64>(0)
-    private let latency = Mutex(LatencyRecorder())
+    private let latency = Locked(LatencyRecorder())
 
     init(path: String) {
         self.path = path

@@ -1,3 +1,4 @@
+import PlexusLoop
 import DequeModule
 import Synchronization
 
@@ -24,7 +25,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
         var producers: [CheckedContinuation<Bool, Never>] = []
         var closed = false
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let capacity: Int
     let policy: BackpressurePolicy
 

@@ -1,3 +1,4 @@
+import PlexusLoop
 import Foundation
 import Plexus
 import PlexusCodec
@@ -32,8 +33,8 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
     }
 
     public let topic: String
-    private let links = Mutex<[UInt64: Link]>([:])
-    private let snapshot = Mutex<[Link]>([])
+    private let links = Locked<[UInt64: Link]>([:])
+    private let snapshot = Locked<[Link]>([])
     private let sequence = Atomic<UInt64>(0)
     private let backpressureNanos = Atomic<UInt64>(0)
     let onClose: @Sendable (ObjectIdentifier) async -> Void
@@ -123,7 +124,7 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
         _ = replacement
     }
 
-    private let lastResolver = Mutex<(RouteResolver, UInt64)?>(nil)
+    private let lastResolver = Locked<(RouteResolver, UInt64)?>(nil)
 
     func apply(routes: [Plexus_Graph_V1_SubscriberRoute], publisherId: UInt64, resolver: RouteResolver) {
         lastResolver.withLock { $0 = (resolver, publisherId) }

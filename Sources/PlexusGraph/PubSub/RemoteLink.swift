@@ -1,3 +1,4 @@
+import PlexusLoop
 import Foundation
 import Synchronization
 import Plexus
@@ -11,7 +12,7 @@ final class RemoteLink: Sendable {
     let route: Plexus_Graph_V1_SubscriberRoute
     let created = ContinuousClock.now
     let queue: DeliveryQueue<Plexus_Graph_V1_TopicMessage>
-    private let task: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let task: Locked<Task<Void, Never>?> = Locked(nil)
 
     init(route: Plexus_Graph_V1_SubscriberRoute, publisherId: UInt64, typeName: String, channel: PlexusChannel) {
         self.route = route

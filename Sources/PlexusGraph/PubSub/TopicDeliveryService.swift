@@ -1,3 +1,4 @@
+import PlexusLoop
 import Plexus
 import PlexusProto
 import Synchronization
@@ -5,7 +6,7 @@ import Synchronization
 /// `plexus.graph.v1.TopicDelivery`, hosted by every process with subscribers: takes batches from
 /// remote publishers and hands them to the named subscription.
 final class TopicDeliveryService: Plexus_Graph_V1_TopicDeliveryProtocol {
-    private let subscribers = Mutex<[UInt64: any InboundSubscriber]>([:])
+    private let subscribers = Locked<[UInt64: any InboundSubscriber]>([:])
 
     func add(_ id: UInt64, _ subscriber: any InboundSubscriber) {
         subscribers.withLock { $0[id] = subscriber }

@@ -1,3 +1,4 @@
+import PlexusLoop
 import Foundation
 import Synchronization
 import Plexus
@@ -15,7 +16,7 @@ public final class GraphServer: Sendable {
     public let configuration: GraphServerConfiguration
     let registry: GraphRegistry
     let server: PlexusServer
-    private let sweeper = Mutex<Task<Void, Never>?>(nil)
+    private let sweeper = Locked<Task<Void, Never>?>(nil)
 
     public init(configuration: GraphServerConfiguration = GraphServerConfiguration()) {
         self.configuration = configuration
