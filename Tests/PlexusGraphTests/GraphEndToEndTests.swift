@@ -311,6 +311,41 @@ final class GraphEndToEndTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testEndpointRouterRoundRobinDropsInstancesThatGoAway() async throws {
+        let server = try await startServer()
+        let w1 = try await GraphClient.connect(name: "w1", address: server.address)
+        let w2 = try await GraphClient.connect(name: "w2", address: server.address)
+        // Both instances point at a real Plexus server (the graph server itself) so calls work.
+        let i1 = try await w1.registerEndpoint(namespace: "ns", component: "graph", endpoint: "list", address: "\(server.address)")
+        let i2 = try await w2.registerEndpoint(namespace: "ns", component: "graph", endpoint: "list", address: "localhost:\(server.port)")
+        let tool = try await GraphClient.connect(name: "tool", address: server.address)
+        let router = try await tool.endpointRouter(namespace: "ns", component: "graph", endpoint: "list")
+        XCTAssertEqual(Set(router.instances.map(\.instanceId)), [i1.instanceId, i2.instanceId])
+        let picks = try (0..<4).map { _ in try router.next().instance.instanceId }
+        XCTAssertEqual(picks, [i1.instanceId, i2.instanceId, i1.instanceId, i2.instanceId])
+        let listed = try await router.withChannel { channel in
+            try await Plexus_Graph_V1_GraphServiceClient(channel: channel).listProcesses(Plexus_Graph_V1_ListProcessesRequest())
+        }
+        XCTAssertEqual(listed.processes.count, 3)
+        await w2.close()
+        try await waitFor("the instance to go away") { router.instances.count == 1 }
+        XCTAssertEqual(try router.next().instance.instanceId, i1.instanceId)
+        var dup = Plexus_Graph_V1_RegisterEndpointRequest()
+        dup.processId = w1.processId
+        dup.name = i1.name
+        dup.address = i1.address
+        do {
+            _ = try await w1.graph.registerEndpoint(dup)
+            XCTFail("the same endpoint at the same address twice must be refused")
+        } catch let e as RPCError {
+            XCTAssertEqual(e.code, .alreadyExists)
+        }
+        await router.close()
+        await w1.close()
+        await tool.close()
+        await server.shutdown()
+    }
+
 }
 
 final class Counter: @unchecked Sendable {

@@ -100,8 +100,8 @@ extension GraphClient {
     /// After re-registering with a restarted graph server: publishers, subscribers, edges and
     /// settings again (the server assigns new publisher/subscriber ids).
     func redeclare() async throws {
-        let (publishers, subscribers, edges, settings) = state.withLock { s in
-            (Array(s.publishers.values), Array(s.subscribers.values), s.edges, Array(s.settings.values))
+        let (publishers, subscribers, edges, settings, endpoints) = state.withLock { s in
+            (Array(s.publishers.values), Array(s.subscribers.values), s.edges, Array(s.settings.values), s.endpoints)
         }
         state.withLock { s in
             s.routed.removeAll()
@@ -131,6 +131,10 @@ extension GraphClient {
             _ = try? await graph.connect(e)
         }
         for owner in settings { try await declare(owner) }
+        for var e in endpoints {
+            e.processId = processId
+            _ = try? await graph.registerEndpoint(e)
+        }
     }
 
     func declare(_ owner: any SettingsOwner) async throws {

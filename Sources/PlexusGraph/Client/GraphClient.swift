@@ -40,6 +40,7 @@ public final class GraphClient: Sendable, RouteResolver {
         var subscribers: [ObjectIdentifier: SubscriberEntry] = [:]
         var settings: [String: any SettingsOwner] = [:]
         var edges: [Plexus_Graph_V1_ConnectRequest] = []
+        var endpoints: [Plexus_Graph_V1_RegisterEndpointRequest] = []
         var channels: [String: PlexusChannel] = [:]
         var registrations = 0
         var closed = false
