@@ -86,7 +86,7 @@ test-sanitize: test-deps
 test-tsan: test-deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-	    --filter 'PlexusLoopTests|InteropTests|CallTests|ConnectionTests|FlowControlTests' \
+	    --filter 'PlexusLoopTests|InteropTests|CallTests|ConnectionTests|FlowControlTests|GraphEndToEndTests|GraphReliabilityTests|ProfilerTests' \
 	    --skip testFlowControlBoundsServerMemoryUnderASlowReader \
 	    --skip testEchoOfManyCoalescedWritesAndALargeTransfer
 

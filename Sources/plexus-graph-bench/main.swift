@@ -281,5 +281,15 @@ func runAll() async throws {
 
 switch CommandLine.arguments.dropFirst().first ?? "run" {
 case "subscriber": try await runSubscriber()
+case "local":
+    // Only the in-process case, against an embedded graph server (for profiling).
+    var c = GraphServerConfiguration()
+    c.port = 0
+    let server = GraphServer(configuration: c)
+    try await server.start()
+    let graph = try await GraphClient.connect(name: "bench", address: server.address)
+    print("pub/sub 64 B, one process: \(Int(try await localThroughput(graph: graph))) msg/s")
+    await graph.close()
+    await server.shutdown()
 default: try await runAll()
 }

@@ -84,9 +84,18 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
     /// Everything queued (waits for at least one item); empty once closed and drained.
     /// `cost` and `budget` bound a batch (e.g. by bytes); the first item is always taken.
     func takeAll(max limit: Int = .max, budget: Int = .max, cost: (Element) -> Int = { _ in 0 }) async -> (items: [Element], dropped: UInt64) {
+        var spins = 0
         while true {
-            let (taken, producers, done): ([Element], [CheckedContinuation<Bool, Never>], Bool) = state.withLock { s in
+            let (taken, producers, done): (Deque<Element>, [CheckedContinuation<Bool, Never>], Bool) = state.withLock { s in
                 if s.items.isEmpty { return ([], [], s.closed) }
+                if budget == .max && s.items.count <= limit {
+                    // Everything: take the storage itself, O(1) under the lock.
+                    let all = s.items
+                    s.items = Deque(minimumCapacity: Swift.min(all.count, 1024))
+                    let p = s.producers
+                    s.producers.removeAll()
+                    return (all, p, false)
+                }
                 var n = min(limit, s.items.count)
                 if budget != .max {
                     var spent = 0
@@ -98,7 +107,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
                         }
                     }
                 }
-                let taken = Array(s.items.prefix(n))
+                let taken = Deque(s.items.prefix(n))
                 s.items.removeFirst(n)
                 let p = s.producers
                 s.producers.removeAll()
@@ -107,9 +116,17 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
             for p in producers { p.resume(returning: true) }
             if !taken.isEmpty {
                 let dropped = state.withLock { s in defer { s.dropped = 0 }; return s.dropped }
-                return (taken, dropped)
+                return (Array(taken), dropped)
             }
             if done { return ([], 0) }
+            // Before parking (a thread wake-up per batch), let producers on other threads add
+            // more: under load the consumer then takes large batches.
+            if spins < 2 {
+                spins += 1
+                await Task.yield()
+                continue
+            }
+            spins = 0
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let ready = state.withLock { s -> Bool in
                     if !s.items.isEmpty || s.closed { return true }

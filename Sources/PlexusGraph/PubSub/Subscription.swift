@@ -92,7 +92,7 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
 
         public mutating func next() async throws -> T? {
             if index == buffer.count {
-                buffer = await core.queue.takeAll(max: 4096).items
+                buffer = await core.queue.takeAll().items
                 index = 0
                 if buffer.isEmpty { return nil }
                 record(buffer)
