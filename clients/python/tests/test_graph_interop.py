@@ -113,3 +113,44 @@ def test_settings_update_from_python_applied_by_swift_owner(graph_address):
         owner.terminate()
         out, _ = owner.communicate(timeout=10)
     assert "applied cutoff_hz=42.5" in out and 'applied window="blackman"' in out, out
+
+
+def test_python_member_re_registers_after_a_graph_server_restart():
+    import random
+    port = random.randint(41000, 49000)
+
+    def serve():
+        process = subprocess.Popen([binary("plexus"), "graph", "serve", "--port", str(port)], stdout=subprocess.PIPE, text=True)
+        assert process.stdout.readline().startswith("listening on ")
+        return process
+
+    server = serve()
+    address = f"127.0.0.1:{port}"
+
+    async def run():
+        nonlocal server
+        graph = await GraphClient.connect("py-survivor", address=address)
+        samples = await graph.subscribe("after-restart", pb.Sample)
+        first_id = graph.process_id
+        server.kill()
+        server.wait(timeout=10)
+        server = serve()
+        for _ in range(300):
+            try:
+                if any(p.process_id == first_id for p in await graph.processes()):
+                    break
+            except RpcError:
+                pass
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the Python member did not re-register")
+        publisher = swift_peer(address, "publish", "--topic", "after-restart", "--count", "3")
+        got = [(await samples.get(timeout=20)).index for _ in range(3)]
+        assert got == [1, 2, 3]
+        assert publisher.wait(timeout=20) == 0
+        await graph.close()
+    try:
+        asyncio.run(asyncio.wait_for(run(), 60))
+    finally:
+        server.kill()
+        server.wait(timeout=10)

@@ -192,7 +192,7 @@ class GraphClient:
         self.name = name
         self.units = list(units)
         self.host, self.port = graph_address(address)
-        self.channel = Channel(self.host, self.port)
+        self.channel = Channel(self.host, self.port, reconnect=True, max_backoff=1.0)
         self.server = Server()
         self.process_id = ""
         self._publishers = {}
@@ -204,23 +204,75 @@ class GraphClient:
 
     @classmethod
     async def connect(cls, name, units=(), address=None):
-        """Registers with the graph server; raises RpcError(ALREADY_EXISTS) on a unit collision."""
+        """Registers with the graph server; raises RpcError(ALREADY_EXISTS) on a unit collision.
+        The session is kept alive, and re-established (with everything this process declared)
+        after the graph server restarts."""
         self = cls(name, units, address)
         self.server.add_client_streaming(DELIVER, pubsub_pb2.TopicBatch, self._deliver)
         await self.server.start()
         await self.channel.connect()
+        await self._open_session()
+        self._tasks.append(asyncio.ensure_future(self._keep_session()))
+        return self
+
+    async def _open_session(self):
         self._session = self.channel.bidi(SERVICE + "Session", graph_pb2.SessionEvent)
-        info = graph_pb2.ProcessInfo(name=name, pid=os.getpid(), host=socket.gethostname(), language="python",
-                                     address=self.server.address, units=self.units)
+        info = graph_pb2.ProcessInfo(name=self.name, pid=os.getpid(), host=socket.gethostname(), language="python",
+                                     address=self.server.address, units=self.units,
+                                     previous_process_id=self.process_id)
         await self._session.write(graph_pb2.SessionRequest(register=graph_pb2.Register(process=info)))
         first = await self._session.read()
         if first is None:
             raise self._session._error()
         self.process_id = first.registered.process_id
-        interval = first.registered.heartbeat_interval.ToTimedelta().total_seconds() or 0.5
-        self._tasks.append(asyncio.ensure_future(self._heartbeats(interval)))
-        self._tasks.append(asyncio.ensure_future(self._events()))
-        return self
+        self._interval = first.registered.heartbeat_interval.ToTimedelta().total_seconds() or 0.5
+
+    async def _keep_session(self):
+        backoff = 0.1
+        while True:
+            beats = asyncio.ensure_future(self._heartbeats(self._interval))
+            try:
+                await self._events()
+            except (RpcError, ConnectionError, OSError):
+                pass
+            finally:
+                beats.cancel()
+            while True:  # the session ended: the graph server restarted or the network failed
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 1.0)
+                try:
+                    await self._open_session()
+                    await self._redeclare()
+                    backoff = 0.1
+                    break
+                except (RpcError, ConnectionError, OSError):
+                    continue
+
+    async def _redeclare(self):
+        """After re-registering: publishers, subscribers and settings again (new ids)."""
+        publishers = list(self._publishers.values())
+        self._publishers.clear()
+        for publisher in publishers:
+            r = await self._call("AddPublisher", graph_pb2.AddPublisherRequest(
+                process_id=self.process_id, topic=publisher.topic, type_name=publisher.type.DESCRIPTOR.full_name),
+                graph_pb2.AddPublisherResponse)
+            publisher.id = r.publisher_id
+            self._publishers[publisher.id] = publisher
+            pending = getattr(self, "_pending_routes", {}).pop(publisher.id, None)
+            if pending is not None:
+                publisher._routes(pending)
+        subscriptions = list(self._subscriptions.values())
+        self._subscriptions.clear()
+        for sub in subscriptions:
+            r = await self._call("AddSubscriber", graph_pb2.AddSubscriberRequest(
+                process_id=self.process_id, topic=sub.topic, type_name=sub.type.DESCRIPTOR.full_name,
+                max_in_flight=sub.queue.maxsize, policy=sub.policy), graph_pb2.AddSubscriberResponse)
+            sub.subscriber_id = r.subscriber_id
+            self._subscriptions[r.subscriber_id] = sub
+        for unit, owned in self._settings.items():
+            await self._call("DeclareSettings", graph_pb2.DeclareSettingsRequest(
+                process_id=self.process_id, unit=unit, schema=owned.schema, value=owned.value.SerializeToString()),
+                graph_pb2.DeclareSettingsResponse)
 
     async def _heartbeats(self, interval):
         while True:
@@ -342,7 +394,7 @@ class GraphClient:
             await self._call("UpdateOwnership", graph_pb2.UpdateOwnershipRequest(process_id=self.process_id, add_units=[unit]),
                              graph_pb2.UpdateOwnershipResponse)
             self.units.append(unit)
-        owned = _OwnedSettings(message, on_update)
+        owned = _OwnedSettings(message, on_update, schema)
         self._settings[unit] = owned
         await self._call("DeclareSettings", graph_pb2.DeclareSettingsRequest(
             process_id=self.process_id, unit=unit, schema=schema, value=message.SerializeToString()),
@@ -401,6 +453,7 @@ class GraphClient:
 
 
 class _OwnedSettings:
-    def __init__(self, value, on_update):
+    def __init__(self, value, on_update, schema):
         self.value = value
         self.on_update = on_update
+        self.schema = schema
