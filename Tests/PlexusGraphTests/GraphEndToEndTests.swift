@@ -354,3 +354,17 @@ final class Counter: @unchecked Sendable {
     func increment() { lock.lock(); n += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return n }
 }
+
+final class GraphClientConnectTests: XCTestCase {
+    func testConnectWithoutAGraphServerFailsClearly() async throws {
+        let started = ContinuousClock.now
+        do {
+            _ = try await GraphClient.connect(name: "lonely", address: GraphAddress(host: "127.0.0.1", port: 1))
+            XCTFail("connect must fail without a graph server")
+        } catch let e as RPCError {
+            XCTAssertEqual(e.code, .unavailable)
+            XCTAssertTrue(e.message.contains("no graph server at 127.0.0.1:1"), e.message)
+        }
+        XCTAssertLessThan(ContinuousClock.now - started, .seconds(10))
+    }
+}

@@ -12,6 +12,7 @@ extension GraphClient {
     /// (graph server restart, network), registers again with backoff and re-declares everything.
     func runSessions() async {
         var backoff = Duration.milliseconds(100)
+        let started = ContinuousClock.now
         while !Task.isCancelled && !state.withLock({ $0.closed }) {
             do {
                 try await runOneSession()
@@ -22,7 +23,7 @@ extension GraphClient {
                 }
             } catch {}
             if Task.isCancelled || state.withLock({ $0.closed }) { return }
-            if state.withLock({ $0.registrations == 0 }) && backoff > .seconds(3) {
+            if state.withLock({ $0.registrations == 0 }) && ContinuousClock.now - started > connectTimeout {
                 registeredSignal.push(.failure(RPCError(code: .unavailable, message: "no graph server at \(graphAddress) (start one with 'plexus graph serve' or set \(GraphAddress.environmentVariable))")))
                 return
             }

@@ -55,6 +55,8 @@ public final class GraphClient: Sendable, RouteResolver {
     let server: PlexusServer
     let delivery = TopicDeliveryService()
     let customHandlers: [String: CustomHandler]
+    /// How long `connect` keeps trying to reach the graph server before it gives up.
+    let connectTimeout: Duration = .seconds(5)
     let state: Locked<State>
     let sessionTask = Locked<Task<Void, Never>?>(nil)
     let registeredSignal = Mailbox<Result<String, RPCError>>()
