@@ -53,7 +53,7 @@ func sample(size: Int) -> Plexus_Testing_V1_Sample {
 }
 
 /// Publishes as fast as possible for `seconds` to a subscriber in another process.
-func remoteThroughput(graph: GraphClient, address: String, size: Int, topic: String) async throws -> (msgs: Double, bytes: Double) {
+func remoteThroughput(graph: GraphClient, address: String, size: Int, topic: String, batch: Int = 1) async throws -> (msgs: Double, bytes: Double) {
     let child = try Child(CommandLine.arguments[0], ["subscriber", "--graph", address, "--topic", topic,
                                                      "--inflight", size > 65536 ? "8" : "4096"])
     guard child.readLine() == "ready" else { throw SetupError("subscriber did not start") }
@@ -62,8 +62,13 @@ func remoteThroughput(graph: GraphClient, address: String, size: Int, topic: Str
     let s = sample(size: size)
     let end = ContinuousClock.now + .seconds(seconds)
     var n = 0
+    let run = [Plexus_Testing_V1_Sample](repeating: s, count: batch)
     while ContinuousClock.now < end {
-        for _ in 0..<256 { try await publisher.publish(s) }
+        if batch == 1 {
+            for _ in 0..<256 { try await publisher.publish(s) }
+        } else {
+            for _ in 0..<max(1, 256 / batch) { try await publisher.publish(contentsOf: run) }
+        }
         n += 256
     }
     try await Task.sleep(for: .milliseconds(500))
@@ -75,8 +80,8 @@ func remoteThroughput(graph: GraphClient, address: String, size: Int, topic: Str
     return (count / secs, bytes / secs)
 }
 
-func localThroughput(graph: GraphClient) async throws -> Double {
-    let topic = "local-64"
+func localThroughput(graph: GraphClient, batch: Int = 1) async throws -> Double {
+    let topic = "local-64-\(batch)"
     let samples = try await graph.subscribe(topic: topic, type: Plexus_Testing_V1_Sample.self, maxInFlight: 65_536)
     let publisher = try await graph.publisher(topic: topic, type: Plexus_Testing_V1_Sample.self)
     while publisher.subscriberCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
@@ -90,7 +95,12 @@ func localThroughput(graph: GraphClient) async throws -> Double {
         }
     }
     let start = ContinuousClock.now
-    for _ in 0..<total { try await publisher.publish(s) }
+    if batch == 1 {
+        for _ in 0..<total { try await publisher.publish(s) }
+    } else {
+        let run = [Plexus_Testing_V1_Sample](repeating: s, count: batch)
+        for _ in 0..<(total / batch) { try await publisher.publish(contentsOf: run) }
+    }
     _ = await consumer.result
     let (sec, atto) = (ContinuousClock.now - start).components
     await publisher.close()
@@ -262,6 +272,10 @@ func runAll() async throws {
         if r.msgs > best.msgs { best = r }
     }
     print("pub/sub 64 B, two processes                 | \(Int(best.msgs)) msg/s")
+    let localRuns = try await localThroughput(graph: graph, batch: 64)
+    print("  same, one process, runs of 64 (contentsOf) | \(Int(localRuns)) msg/s")
+    let remoteRuns = try await remoteThroughput(graph: graph, address: address, size: 64, topic: "remote-runs", batch: 64)
+    print("  same, two processes, runs of 64            | \(Int(remoteRuns.msgs)) msg/s")
     var big = (msgs: 0.0, bytes: 0.0)
     for i in 0..<2 {
         let r = try await remoteThroughput(graph: graph, address: address, size: 1 << 20, topic: "remote-1m-\(i)")
@@ -281,6 +295,17 @@ func runAll() async throws {
 
 switch CommandLine.arguments.dropFirst().first ?? "run" {
 case "subscriber": try await runSubscriber()
+case "remote":
+    // Only the between-process 64 B case (for profiling with perf -a).
+    var c = GraphServerConfiguration()
+    c.port = 0
+    let server = GraphServer(configuration: c)
+    try await server.start()
+    let graph = try await GraphClient.connect(name: "bench", address: server.address)
+    let r = try await remoteThroughput(graph: graph, address: server.address.description, size: 64, topic: "remote")
+    print("pub/sub 64 B, two processes: \(Int(r.msgs)) msg/s")
+    await graph.close()
+    await server.shutdown()
 case "local":
     // Only the in-process case, against an embedded graph server (for profiling).
     var c = GraphServerConfiguration()

@@ -56,6 +56,41 @@ final class GraphEndToEndTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testPublishingRunsKeepsOrderLocallyAndRemotely() async throws {
+        let server = try await startServer()
+        let a = try await GraphClient.connect(name: "pub", address: server.address)
+        let b = try await GraphClient.connect(name: "sub", address: server.address)
+        let remote = try await b.subscribe(topic: "runs", type: Plexus_Testing_V1_Sample.self, maxInFlight: 16)
+        let local = try await a.subscribe(topic: "runs", type: Plexus_Testing_V1_Sample.self, maxInFlight: 16)
+        let lossy = try await a.subscribe(topic: "runs", type: Plexus_Testing_V1_Sample.self, maxInFlight: 8, policy: .dropOldest)
+        let publisher = try await a.publisher(topic: "runs", type: Plexus_Testing_V1_Sample.self)
+        try await waitFor("three routes") { publisher.subscriberCount == 3 }
+        let readers = [remote, local].map { sub in
+            Task { () -> [UInt64] in
+                var got: [UInt64] = []
+                for try await s in sub {
+                    got.append(s.index)
+                    if got.count == 1000 { break }
+                }
+                return got
+            }
+        }
+        for start in stride(from: 1, through: 1000, by: 100) {
+            try await publisher.publish(contentsOf: (start..<start + 100).map(sample))
+        }
+        for reader in readers {
+            let got = try await reader.value
+            XCTAssertEqual(got, (1...1000).map(UInt64.init))
+        }
+        XCTAssertEqual(lossy.droppedCount, 992)
+        var it = lossy.makeAsyncIterator()
+        let first = try await it.next()
+        XCTAssertEqual(first?.index, 993)
+        await a.close()
+        await b.close()
+        await server.shutdown()
+    }
+
     func testConnectedTopicsAndTypeCheck() async throws {
         let server = try await startServer()
         let a = try await GraphClient.connect(name: "a", address: server.address)

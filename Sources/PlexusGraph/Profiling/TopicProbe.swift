@@ -22,8 +22,8 @@ public final class TopicProbe: Sendable {
 
     /// A message was handed to the topic's subscriptions.
     @inline(__always)
-    public func published(bytes: Int, sequence: UInt64, publishNanos: UInt64 = 0, backpressureWaitNanos: UInt64 = 0) {
-        messagesPublished.add(1, ordering: .relaxed)
+    public func published(count: Int = 1, bytes: Int, sequence: UInt64, publishNanos: UInt64 = 0, backpressureWaitNanos: UInt64 = 0) {
+        messagesPublished.add(UInt64(count), ordering: .relaxed)
         bytesPublished.add(UInt64(bytes), ordering: .relaxed)
         if backpressureWaitNanos > 0 {
             backpressureNanos.add(backpressureWaitNanos, ordering: .relaxed)

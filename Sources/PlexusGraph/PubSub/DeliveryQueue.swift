@@ -57,6 +57,36 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
         return result
     }
 
+    /// Queues a run of items under one lock: all of them with `.dropOldest` (dropping the oldest
+    /// beyond the capacity), as many as fit with `.block`. Returns how many were taken (-1 when
+    /// closed) and how many old items were dropped.
+    func offerAll(_ items: some Collection<Element>) -> (taken: Int, dropped: Int) {
+        let (result, consumer): ((Int, Int), CheckedContinuation<Void, Never>?) = state.withLock { s in
+            if s.closed { return ((-1, 0), nil) }
+            var taken = 0
+            var dropped = 0
+            if policy == .block {
+                let room = max(0, capacity - s.items.count)
+                taken = min(room, items.count)
+                s.items.append(contentsOf: items.prefix(taken))
+            } else {
+                s.items.append(contentsOf: items)
+                taken = items.count
+                dropped = max(0, s.items.count - capacity)
+                if dropped > 0 {
+                    s.items.removeFirst(dropped)
+                    s.dropped &+= UInt64(dropped)
+                }
+            }
+            guard taken > 0 else { return ((0, 0), nil) }
+            let c = s.consumer
+            s.consumer = nil
+            return ((taken, dropped), c)
+        }
+        consumer?.resume()
+        return result
+    }
+
     /// Queues, waiting for room under `.block`. Returns false when the queue is closed.
     /// `waited` reports whether it had to wait (backpressure).
     func push(_ item: Element) async -> (accepted: Bool, waited: Bool) {

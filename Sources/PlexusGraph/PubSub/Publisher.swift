@@ -108,6 +108,69 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
         profile.published(bytes: encoded?.payload.count ?? 0, sequence: seq, backpressureWaitNanos: waitedNanos)
     }
 
+    /// Publishes a run of messages: the same as publishing them one by one, in order, but each
+    /// subscriber's queue is taken once for the run, and messages are encoded once for all
+    /// remote subscribers. Use it when messages arrive in bursts.
+    public func publish(contentsOf messages: some Collection<T>) async throws {
+        let links = snapshot.withLock { $0 }
+        if links.isEmpty || messages.isEmpty { return }
+        let first = sequence.add(UInt64(messages.count), ordering: .relaxed).newValue - UInt64(messages.count) + 1
+        let now = TopicStatsProbe.nowUnixNanos()
+        var encoded: [Plexus_Graph_V1_TopicMessage]?
+        var bytes = 0
+        var waitStart: ContinuousClock.Instant?
+        for link in links {
+            switch link {
+            case .local(let core):
+                let items = messages.map { Delivered(value: $0, publishNanos: now) }
+                let (taken, dropped) = core.queue.offerAll(items)
+                if dropped > 0 {
+                    core.probe.dropped(UInt64(dropped))
+                    profile.dropped(UInt64(dropped))
+                }
+                if taken >= 0 && taken < items.count {
+                    waitStart = waitStart ?? .now
+                    for item in items.dropFirst(taken) where !(await core.queue.push(item).accepted) { break }
+                }
+            case .remote(let remote):
+                if encoded == nil {
+                    var all: [Plexus_Graph_V1_TopicMessage] = []
+                    all.reserveCapacity(messages.count)
+                    for (i, message) in messages.enumerated() {
+                        var m = Plexus_Graph_V1_TopicMessage()
+                        m.sequence = first + UInt64(i)
+                        m.publishUnixNanos = now
+                        m.payload = message.serializedBytes()
+                        if m.payload.count > RemoteLink.maxMessageSize - 64 {
+                            throw GraphError.messageTooLarge(topic: topic, size: m.payload.count, limit: RemoteLink.maxMessageSize - 64)
+                        }
+                        bytes += m.payload.count
+                        all.append(m)
+                    }
+                    encoded = all
+                }
+                guard let all = encoded else { continue }
+                if remote.isClosed {
+                    revive(remote)
+                    continue
+                }
+                let (taken, dropped) = remote.queue.offerAll(all)
+                if dropped > 0 { profile.dropped(UInt64(dropped)) }
+                if taken >= 0 && taken < all.count {
+                    waitStart = waitStart ?? .now
+                    for m in all.dropFirst(taken) where !(await remote.queue.push(m).accepted) { break }
+                }
+            }
+        }
+        var waitedNanos: UInt64 = 0
+        if let waitStart {
+            let (s, a) = (ContinuousClock.now - waitStart).components
+            waitedNanos = UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000)
+            backpressureNanos.add(waitedNanos, ordering: .relaxed)
+        }
+        profile.published(count: messages.count, bytes: bytes, sequence: first, backpressureWaitNanos: waitedNanos)
+    }
+
     /// A remote link that died (subscriber restarting, network): reconnect after a pause unless
     /// the graph has dropped the subscriber by then.
     func revive(_ dead: RemoteLink) {
