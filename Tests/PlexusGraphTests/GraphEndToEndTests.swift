@@ -1,6 +1,6 @@
 import Foundation
 import Plexus
-import PlexusGraph
+@testable import PlexusGraph
 import PlexusProto
 import XCTest
 
@@ -88,6 +88,49 @@ final class GraphEndToEndTests: XCTestCase {
         XCTAssertEqual(first?.index, 993)
         await a.close()
         await b.close()
+        await server.shutdown()
+    }
+
+    /// A process whose old session is not noticed dead yet re-registers: the new session takes
+    /// over (same id, its units), and the old one ending later does not remove it.
+    func testANewSessionOfTheSameProcessReplacesTheOldOne() async throws {
+        let server = try await startServer()
+        let channel = PlexusChannel(host: "127.0.0.1", port: server.port)
+        let client = Plexus_Graph_V1_GraphServiceClient(channel: channel)
+        var info = Plexus_Graph_V1_ProcessInfo()
+        info.name = "blinking"
+        info.pid = 4242
+        info.host = "h"
+        info.units = ["cam"]
+        func open(_ info: Plexus_Graph_V1_ProcessInfo) -> (Task<Void, Error>, Mailbox<String>) {
+            let ids = Mailbox<String>()
+            let task = Task {
+                try await client.session { writer, events in
+                    var r = Plexus_Graph_V1_SessionRequest()
+                    var reg = Plexus_Graph_V1_Register()
+                    reg.process = info
+                    r.kind = .register(reg)
+                    try await writer.write(r)
+                    for try await e in events { if case .registered(let x)? = e.kind { ids.push(x.processId) } }
+                }
+            }
+            return (task, ids)
+        }
+        let (first, firstIds) = open(info)
+        guard let id = await firstIds.next() else { return XCTFail("no registration") }
+        info.previousProcessId = id
+        let (second, secondIds) = open(info)
+        let again = await secondIds.next()
+        XCTAssertEqual(again, id)
+        first.cancel()
+        _ = await first.result
+        try await Task.sleep(for: .milliseconds(200))
+        let list = try await client.listProcesses(Plexus_Graph_V1_ListProcessesRequest())
+        XCTAssertEqual(list.processes.map(\.processId), [id])
+        XCTAssertEqual(list.processes.first?.units, ["cam"])
+        second.cancel()
+        _ = await second.result
+        await channel.close()
         await server.shutdown()
     }
 

@@ -93,6 +93,12 @@ actor GraphRegistry {
 
     /// Registers a process; fails with ALREADY_EXISTS when a unit or the address is held.
     func register(_ info: Plexus_Graph_V1_ProcessInfo, outbox: Mailbox<Plexus_Graph_V1_SessionEvent>) throws(RPCError) -> Plexus_Graph_V1_Registered {
+        // The same process (id, pid and host) opening a new session while its old one has not been
+        // noticed dead yet (a network blip): the new session replaces the old one.
+        if !info.previousProcessId.isEmpty, let old = processes[info.previousProcessId],
+           old.info.pid == info.pid, old.info.host == info.host, old.info.name == info.name {
+            remove(old.id, reason: "replaced by a new session of the same process")
+        }
         for unit in info.units {
             if let holder = unitOwner[unit] { throw alreadyExists("unit '\(unit)'", holder: holder) }
         }
@@ -145,8 +151,10 @@ actor GraphRegistry {
         }
     }
 
-    /// Removes a process and releases everything it held.
-    func remove(_ processId: String, reason: String) {
+    /// Removes a process and releases everything it held. With `session`, only if that session is
+    /// still the process's current one (a replaced session must not remove its successor).
+    func remove(_ processId: String, reason: String, session: Mailbox<Plexus_Graph_V1_SessionEvent>? = nil) {
+        if let session, processes[processId]?.outbox !== session { return }
         guard let record = processes.removeValue(forKey: processId) else { return }
         record.outbox.finish()
         // Routed requests waiting on it.

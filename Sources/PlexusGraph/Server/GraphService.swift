@@ -51,10 +51,10 @@ struct GraphService: Plexus_Graph_V1_GraphServiceProtocol {
                 group.cancelAll()
             }
         } catch {
-            await registry.remove(processId, reason: "session ended: \(error)")
+            await registry.remove(processId, reason: "session ended: \(error)", session: outbox)
             throw error
         }
-        await registry.remove(processId, reason: "session closed by the process")
+        await registry.remove(processId, reason: "session closed by the process", session: outbox)
     }
 
     func updateOwnership(request: Plexus_Graph_V1_UpdateOwnershipRequest, context: ServerContext) async throws -> Plexus_Graph_V1_UpdateOwnershipResponse {
