@@ -134,6 +134,34 @@ final class GraphEndToEndTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testTheDataPlaneRefusesAWrongTypeOrAnUnknownSubscriber() async throws {
+        let server = try await startServer()
+        let b = try await GraphClient.connect(name: "sub", address: server.address)
+        _ = try await b.subscribe(topic: "typed", type: Plexus_Testing_V1_Sample.self)
+        let topology = try await b.graph.getTopology(Plexus_Graph_V1_TopologyRequest())
+        guard let id = topology.topics.first?.subscribers.first?.subscriberId else { return XCTFail("no subscriber") }
+        let address = try GraphAddress(parsing: b.address)
+        let channel = PlexusChannel(host: address.host, port: address.port)
+        let delivery = Plexus_Graph_V1_TopicDeliveryClient(channel: channel)
+        for (subscriber, type, code) in [(id, "plexus.testing.v1.FilterSettings", Status.Code.failedPrecondition),
+                                         (id + 1000, "plexus.testing.v1.Sample", .notFound)] {
+            var options = CallOptions()
+            options.metadata.add("plexus-subscriber-id", String(subscriber))
+            options.metadata.add("plexus-type-name", type)
+            do {
+                _ = try await delivery.deliver(options: options) { writer in
+                    try await writer.write(Plexus_Graph_V1_TopicBatch())
+                }
+                XCTFail("delivery to \(subscriber) as \(type) must be refused")
+            } catch let e as RPCError {
+                XCTAssertEqual(e.code, code, e.message)
+            }
+        }
+        await channel.close()
+        await b.close()
+        await server.shutdown()
+    }
+
     func testConnectedTopicsAndTypeCheck() async throws {
         let server = try await startServer()
         let a = try await GraphClient.connect(name: "a", address: server.address)

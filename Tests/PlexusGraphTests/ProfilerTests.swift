@@ -34,6 +34,7 @@ final class ProfilerTests: XCTestCase {
         quiet.published(bytes: 1, sequence: 1)
         let batch = profiler.drainTrace(max: 100)
         XCTAssertEqual(batch.samples.map(\.sequence), Array(6...15))
+        XCTAssertTrue(batch.samples.allSatisfy { $0.kind == .publish && $0.publishDeltaNanos > 0 }, "publish deltas after the first")
         XCTAssertEqual(batch.droppedSamples, 5)
         try await Task.sleep(for: .milliseconds(300))
         traced.published(bytes: 1, sequence: 99)

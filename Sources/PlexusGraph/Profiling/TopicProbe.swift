@@ -13,6 +13,7 @@ public final class TopicProbe: Sendable {
     let bytesReceived = Atomic<UInt64>(0)
     let messagesDropped = Atomic<UInt64>(0)
     let backpressureNanos = Atomic<UInt64>(0)
+    let lastPublishNanos = Atomic<UInt64>(0)
     private let histograms = Locked((delivery: LatencyRecorder(), handler: LatencyRecorder(), publish: LatencyRecorder()))
 
     init(topic: String, profiler: Profiler) {
@@ -30,7 +31,11 @@ public final class TopicProbe: Sendable {
             histograms.withLock { $0.publish.record(backpressureWaitNanos) }
         }
         if profiler.tracing(topic) {
-            profiler.trace(kind: .publish, topic: topic, sequence: sequence, delta: publishNanos, wait: backpressureWaitNanos, handler: 0, bytes: bytes)
+            // Publish delta: time since the previous publish on this topic in this process.
+            let now = TopicStatsProbe.nowUnixNanos()
+            let previous = lastPublishNanos.exchange(now, ordering: .relaxed)
+            let delta = previous == 0 || previous > now ? 0 : now - previous
+            profiler.trace(kind: .publish, topic: topic, sequence: sequence, delta: delta, wait: backpressureWaitNanos, handler: 0, bytes: bytes)
         }
     }
 

@@ -13,6 +13,8 @@ struct Delivered<T: Sendable>: Sendable {
 /// The receiving end of a subscription, shared by the local fast path and remote delivery.
 protocol InboundSubscriber: AnyObject, Sendable {
     var topic: String { get }
+    /// Full protobuf name of the messages it takes.
+    var typeName: String { get }
     /// Decodes and queues a batch from a remote publisher; false when the subscription is gone.
     func deliver(_ batch: Plexus_Graph_V1_TopicBatch) async throws -> Bool
     func close()
@@ -20,6 +22,7 @@ protocol InboundSubscriber: AnyObject, Sendable {
 
 final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
     let topic: String
+    var typeName: String { T.protoMessageName }
     let queue: DeliveryQueue<Delivered<T>>
     let probe: TopicStatsProbe
     let profile: TopicProbe

@@ -31,11 +31,21 @@ final class TopicDeliveryService: Plexus_Graph_V1_TopicDeliveryProtocol {
         guard let text = context.requestMetadata["plexus-subscriber-id"], let id = UInt64(text) else {
             throw RPCError(code: .invalidArgument, message: "Deliver needs the plexus-subscriber-id header (decimal subscriber id)")
         }
-        guard let subscriber = subscriber(id) else {
+        // The graph may route a publisher here a moment before AddSubscriber has returned to
+        // this process: wait briefly for an id that is not known yet.
+        var found = subscriber(id)
+        for _ in 0..<100 where found == nil {
+            try await Task.sleep(for: .milliseconds(10))
+            found = subscriber(id)
+        }
+        guard let subscriber = found else {
             throw RPCError(code: .notFound, message: "no subscriber \(id) in this process (it left)")
         }
         if let topic = context.requestMetadata["plexus-topic"], topic != subscriber.topic {
             throw RPCError(code: .failedPrecondition, message: "subscriber \(id) is on topic '\(subscriber.topic)', not '\(topic)'")
+        }
+        if let type = context.requestMetadata["plexus-type-name"], type != subscriber.typeName {
+            throw RPCError(code: .failedPrecondition, message: "subscriber \(id) takes \(subscriber.typeName), not \(type)")
         }
         var summary = Plexus_Graph_V1_DeliverSummary()
         for try await batch in requests {

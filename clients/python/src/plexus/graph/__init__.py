@@ -114,6 +114,7 @@ class _Link:
         self.queue = asyncio.Queue(maxsize=max(1, route.max_in_flight))
         self.dropped = 0
         self.dead = False
+        self.created = time.monotonic()
         self.task = asyncio.ensure_future(self._run(graph, publisher))
 
     async def _run(self, graph, publisher):
@@ -182,6 +183,12 @@ class Publisher:
             if encoded is None:
                 encoded = pubsub_pb2.TopicMessage(sequence=self.sequence, publish_unix_nanos=time.time_ns(),
                                                   payload=message.SerializeToString())
+            if link.dead:
+                # The subscriber's stream failed (restarting, not yet known there): reconnect
+                # after a pause until the graph drops the subscriber.
+                if time.monotonic() - link.created > 0.2:
+                    self.links[link.route.subscriber_id] = _Link(self.graph, link.route, self)
+                continue
             await link.offer(encoded, link.route.policy)
 
 
