@@ -17,27 +17,31 @@ import PlexusProto
 
 /// A bounded single-consumer queue between publishers and one subscriber (or one remote link),
 /// applying the subscription's backpressure policy. The consumer takes everything queued at once.
+@usableFromInline
 final class DeliveryQueue<Element: Sendable>: Sendable {
-    private struct State {
-        var items = Deque<Element>()
-        var dropped: UInt64 = 0
-        var consumer: CheckedContinuation<Void, Never>?
-        var producers: [CheckedContinuation<Bool, Never>] = []
-        var closed = false
+    @usableFromInline
+    struct State {
+        @usableFromInline var items = Deque<Element>()
+        @usableFromInline var dropped: UInt64 = 0
+        @usableFromInline var consumer: CheckedContinuation<Void, Never>?
+        @usableFromInline var producers: [CheckedContinuation<Bool, Never>] = []
+        @usableFromInline var closed = false
+        @usableFromInline init() {}
     }
-    private let state = Locked(State())
-    let capacity: Int
-    let policy: BackpressurePolicy
+    @usableFromInline let state = Locked(State())
+    @usableFromInline let capacity: Int
+    @usableFromInline let policy: BackpressurePolicy
 
     init(capacity: Int, policy: BackpressurePolicy) {
         self.capacity = max(1, capacity)
         self.policy = policy
     }
 
+    @usableFromInline
     enum Offer { case queued, dropped, full, closed }
 
     /// Queues without waiting: with `.block` a full queue answers `.full` (then call `push`).
-    @inline(__always)
+    @inlinable
     func offer(_ item: Element) -> Offer {
         let (result, consumer): (Offer, CheckedContinuation<Void, Never>?) = state.withLock { s in
             if s.closed { return (.closed, nil) }
@@ -89,6 +93,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
 
     /// Queues, waiting for room under `.block`. Returns false when the queue is closed.
     /// `waited` reports whether it had to wait (backpressure).
+    @usableFromInline
     func push(_ item: Element) async -> (accepted: Bool, waited: Bool) {
         var waited = false
         while true {
@@ -113,6 +118,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
 
     /// Everything queued (waits for at least one item); empty once closed and drained.
     /// `cost` and `budget` bound a batch (e.g. by bytes); the first item is always taken.
+    @usableFromInline
     func takeAll(max limit: Int = .max, budget: Int = .max, cost: (Element) -> Int = { _ in 0 }) async -> (items: [Element], dropped: UInt64) {
         var spins = 0
         while true {
@@ -179,5 +185,6 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
         for p in producers { p.resume(returning: false) }
     }
 
+    @usableFromInline
     var isClosed: Bool { state.withLock { $0.closed } }
 }

@@ -27,6 +27,7 @@ protocol RouteResolver: Sendable {
 /// try await raw.publish(sample)
 /// ```
 public final class Publisher<T: ProtoMessage>: RoutedPublisher {
+    @usableFromInline
     enum Link: Sendable {
         case local(SubscriberCore<T>)
         case remote(RemoteLink)
@@ -34,11 +35,11 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
 
     public let topic: String
     private let links = Locked<[UInt64: Link]>([:])
-    private let snapshot = Locked<[Link]>([])
-    private let sequence = Atomic<UInt64>(0)
-    private let backpressureNanos = Atomic<UInt64>(0)
+    @usableFromInline let snapshot = Locked<[Link]>([])
+    @usableFromInline let sequence = Atomic<UInt64>(0)
+    @usableFromInline let backpressureNanos = Atomic<UInt64>(0)
     let onClose: @Sendable (ObjectIdentifier) async -> Void
-    let profile: TopicProbe
+    @usableFromInline let profile: TopicProbe
 
     init(topic: String, onClose: @escaping @Sendable (ObjectIdentifier) async -> Void) {
         self.topic = topic
@@ -55,6 +56,7 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
     /// Sends `message` to every current subscriber. With a blocking subscriber whose queue is
     /// full it waits; a drop-oldest subscriber drops its oldest message instead. Throws only
     /// for a message over the data plane's size limit (64 MiB), which no remote subscriber gets.
+    @inlinable
     public func publish(_ message: T) async throws {
         let links = snapshot.withLock { $0 }
         if links.isEmpty { return }
@@ -173,6 +175,7 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
 
     /// A remote link that died (subscriber restarting, network): reconnect after a pause unless
     /// the graph has dropped the subscriber by then.
+    @usableFromInline
     func revive(_ dead: RemoteLink) {
         guard ContinuousClock.now - dead.created > .milliseconds(200), let (resolver, publisherId) = lastResolver.withLock({ $0 }) else { return }
         let replacement: RemoteLink? = links.withLock { current in

@@ -6,12 +6,13 @@ import PlexusProto
 
 /// Delivery from one publisher to one subscriber in another process: a bounded queue drained by
 /// one client stream (`TopicDelivery/Deliver`) that sends whatever is queued as one batch.
+@usableFromInline
 final class RemoteLink: Sendable {
     /// Largest message a link carries (the data plane's request-plane message limit).
-    static let maxMessageSize = 64 << 20
-    let route: Plexus_Graph_V1_SubscriberRoute
+    @usableFromInline static let maxMessageSize = 64 << 20
+    @usableFromInline let route: Plexus_Graph_V1_SubscriberRoute
     let created = ContinuousClock.now
-    let queue: DeliveryQueue<Plexus_Graph_V1_TopicMessage>
+    @usableFromInline let queue: DeliveryQueue<Plexus_Graph_V1_TopicMessage>
     private let task: Locked<Task<Void, Never>?> = Locked(nil)
 
     init(route: Plexus_Graph_V1_SubscriberRoute, publisherId: UInt64, typeName: String, channel: PlexusChannel) {
@@ -47,7 +48,7 @@ final class RemoteLink: Sendable {
         task.withLock { $0 = t }
     }
 
-    var isClosed: Bool { queue.isClosed }
+    @usableFromInline var isClosed: Bool { queue.isClosed }
 
     func close() {
         queue.close()

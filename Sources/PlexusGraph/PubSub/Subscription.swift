@@ -3,11 +3,19 @@ import PlexusProto
 import Synchronization
 
 /// A message with the publisher's clock at publish time.
+@usableFromInline
 struct Delivered<T: Sendable>: Sendable {
-    var value: T
-    var publishNanos: UInt64
+    @usableFromInline var value: T
+    @usableFromInline var publishNanos: UInt64
     /// Encoded size when it came over the wire; 0 on the local path.
-    var bytes: Int = 0
+    @usableFromInline var bytes: Int = 0
+
+    @inlinable
+    init(value: T, publishNanos: UInt64, bytes: Int = 0) {
+        self.value = value
+        self.publishNanos = publishNanos
+        self.bytes = bytes
+    }
 }
 
 /// The receiving end of a subscription, shared by the local fast path and remote delivery.
@@ -20,12 +28,13 @@ protocol InboundSubscriber: AnyObject, Sendable {
     func close()
 }
 
+@usableFromInline
 final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
     let topic: String
     var typeName: String { T.protoMessageName }
-    let queue: DeliveryQueue<Delivered<T>>
-    let probe: TopicStatsProbe
-    let profile: TopicProbe
+    @usableFromInline let queue: DeliveryQueue<Delivered<T>>
+    @usableFromInline let probe: TopicStatsProbe
+    @usableFromInline let profile: TopicProbe
 
     init(topic: String, capacity: Int, policy: BackpressurePolicy) {
         self.topic = topic
@@ -89,10 +98,15 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
     public var droppedCount: UInt64 { core.probe.droppedCount }
 
     public struct AsyncIterator: AsyncIteratorProtocol {
-        let core: SubscriberCore<T>
-        var buffer: [Delivered<T>] = []
-        var index = 0
+        @usableFromInline let core: SubscriberCore<T>
+        @usableFromInline var buffer: [Delivered<T>] = []
+        @usableFromInline var index = 0
 
+        init(core: SubscriberCore<T>) {
+            self.core = core
+        }
+
+        @inlinable
         public mutating func next() async throws -> T? {
             if index == buffer.count {
                 buffer = await core.queue.takeAll().items
@@ -106,6 +120,7 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
         }
 
         /// Publish → receive delays of a batch, recorded with one lock.
+        @usableFromInline
         func record(_ items: [Delivered<T>]) {
             let now = TopicStatsProbe.nowUnixNanos()
             var bytes = 0

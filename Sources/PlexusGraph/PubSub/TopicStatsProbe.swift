@@ -3,6 +3,7 @@ import Synchronization
 
 /// Per-subscription/publisher counters kept by the pub/sub path itself (drops are also reported
 /// to the process profiler).
+@usableFromInline
 final class TopicStatsProbe: Sendable {
     let topic: String
     private let dropCount = Atomic<UInt64>(0)
@@ -13,11 +14,12 @@ final class TopicStatsProbe: Sendable {
 
     var droppedCount: UInt64 { dropCount.load(ordering: .relaxed) }
 
-    @inline(__always)
+    @usableFromInline
     func dropped(_ n: UInt64) {
         dropCount.add(n, ordering: .relaxed)
     }
 
+    @inlinable
     static func nowUnixNanos() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
