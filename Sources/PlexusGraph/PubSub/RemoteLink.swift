@@ -26,18 +26,15 @@ final class RemoteLink: Sendable {
         let queue = self.queue
         // On the channel's loop: writes with credit go out without a thread hop.
         let t = Task(executorPreference: channel.eventLoop) {
-            let client = Plexus_Graph_V1_TopicDeliveryClient(channel: channel)
             do {
-                _ = try await client.deliver(options: options) { writer in
+                _ = try await channel.clientStreaming(Plexus_Graph_V1_TopicDelivery.Method.deliver, requestType: EncodedBatch.self,
+                                                      responseType: Plexus_Graph_V1_DeliverSummary.self, options: options) { writer in
                     while true {
                         // Batches stay well under the message-size limit: at most 1,024 messages
                         // or 1 MiB (a larger single message goes alone).
                         let (items, dropped) = await queue.takeAll(max: 1024, budget: 1 << 20) { $0.payload.count + 16 }
                         if items.isEmpty { return }
-                        var batch = Plexus_Graph_V1_TopicBatch()
-                        batch.messages = items
-                        batch.dropped = dropped
-                        try await writer.write(batch)
+                        try await writer.write(EncodedBatch(messages: items, dropped: dropped))
                     }
                 }
             } catch {

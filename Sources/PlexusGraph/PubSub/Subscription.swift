@@ -23,8 +23,9 @@ protocol InboundSubscriber: AnyObject, Sendable {
     var topic: String { get }
     /// Full protobuf name of the messages it takes.
     var typeName: String { get }
-    /// Decodes and queues a batch from a remote publisher; false when the subscription is gone.
-    func deliver(_ batch: Plexus_Graph_V1_TopicBatch) async throws -> Bool
+    /// Decodes and queues a batch from a remote publisher: how many messages it held, or nil
+    /// when the subscription is gone.
+    func deliver(_ batch: EncodedBatch) async throws -> Int?
     func close()
 }
 
@@ -43,19 +44,28 @@ final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
         profile = Profiler.shared.topic(topic)
     }
 
-    func deliver(_ batch: Plexus_Graph_V1_TopicBatch) async throws -> Bool {
-        if batch.dropped > 0 {
-            probe.dropped(batch.dropped)
-            profile.dropped(batch.dropped)
-        }
-        for m in batch.messages {
-            let value: T
-            do { value = try T(serializedBytes: m.payload) } catch {
-                throw RPCErrorFactory.invalidMessage(topic: topic, type: T.protoMessageName, error: "\(error)")
+    func deliver(_ batch: EncodedBatch) async throws -> Int? {
+        // Decode every message straight from the batch bytes, then queue them in order.
+        var decoded: [Delivered<T>] = []
+        let topic = self.topic
+        let dropped: UInt64
+        do {
+            dropped = try batch.forEachMessage { nanos, payload in
+                do {
+                    decoded.append(Delivered(value: try T(serializedBytes: payload), publishNanos: nanos, bytes: payload.count))
+                } catch {
+                    throw RPCErrorFactory.invalidMessage(topic: topic, type: T.protoMessageName, error: "\(error)")
+                }
             }
-            if await !deliverLocal(Delivered(value: value, publishNanos: m.publishUnixNanos, bytes: m.payload.count)) { return false }
+        } catch let e as CodecError {
+            throw RPCErrorFactory.invalidMessage(topic: topic, type: "plexus.graph.v1.TopicBatch", error: "\(e)")
         }
-        return true
+        if dropped > 0 {
+            probe.dropped(dropped)
+            profile.dropped(dropped)
+        }
+        for item in decoded where await !deliverLocal(item) { return nil }
+        return decoded.count
     }
 
     /// Queues one message under the subscription's policy; false once the subscription is closed.

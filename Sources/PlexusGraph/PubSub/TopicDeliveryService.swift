@@ -5,7 +5,17 @@ import Synchronization
 
 /// `plexus.graph.v1.TopicDelivery`, hosted by every process with subscribers: takes batches from
 /// remote publishers and hands them to the named subscription.
-final class TopicDeliveryService: Plexus_Graph_V1_TopicDeliveryProtocol {
+final class TopicDeliveryService: PlexusService {
+    static var serviceDescriptor: ServiceDescriptor { Plexus_Graph_V1_TopicDelivery.descriptor }
+
+    /// `Deliver` takes batches as raw bytes (`EncodedBatch`): the same wire as TopicBatch.
+    func registerMethods(with router: inout MethodRouter) {
+        router.registerClientStreaming(Plexus_Graph_V1_TopicDelivery.Method.deliver, request: EncodedBatch.self,
+                                       response: Plexus_Graph_V1_DeliverSummary.self) { requests, context in
+            try await self.deliver(requests: requests, context: context)
+        }
+    }
+
     private let subscribers = Locked<[UInt64: any InboundSubscriber]>([:])
 
     func add(_ id: UInt64, _ subscriber: any InboundSubscriber) {
@@ -27,7 +37,7 @@ final class TopicDeliveryService: Plexus_Graph_V1_TopicDeliveryProtocol {
         }
     }
 
-    func deliver(requests: RequestStream<Plexus_Graph_V1_TopicBatch>, context: ServerContext) async throws -> Plexus_Graph_V1_DeliverSummary {
+    func deliver(requests: RequestStream<EncodedBatch>, context: ServerContext) async throws -> Plexus_Graph_V1_DeliverSummary {
         guard let text = context.requestMetadata["plexus-subscriber-id"], let id = UInt64(text) else {
             throw RPCError(code: .invalidArgument, message: "Deliver needs the plexus-subscriber-id header (decimal subscriber id)")
         }
@@ -49,10 +59,10 @@ final class TopicDeliveryService: Plexus_Graph_V1_TopicDeliveryProtocol {
         }
         var summary = Plexus_Graph_V1_DeliverSummary()
         for try await batch in requests {
-            summary.messages += UInt64(batch.messages.count)
-            guard try await subscriber.deliver(batch) else {
+            guard let count = try await subscriber.deliver(batch) else {
                 throw RPCError(code: .cancelled, message: "subscriber \(id) left")
             }
+            summary.messages += UInt64(count)
         }
         return summary
     }

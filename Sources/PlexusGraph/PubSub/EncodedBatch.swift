@@ -1,0 +1,138 @@
+import PlexusCodec
+import PlexusProto
+
+/// A `plexus.graph.v1.TopicBatch` kept as its wire bytes. Publishers build it by appending each
+/// message's already-encoded payload once; subscribers walk it and decode each payload in place.
+/// The bytes are exactly what the generated `Plexus_Graph_V1_TopicBatch` reads and writes (other
+/// languages use their ordinary protobuf types); this only skips a decode/encode pass and two
+/// copies of every payload.
+struct EncodedBatch: ProtoMessage {
+    static let protoMessageName = "plexus.graph.v1.TopicBatch"
+    var bytes: [UInt8] = []
+    var unknownFields = UnknownFields()
+
+    init() {}
+
+    init(serializedBytes raw: UnsafeRawBufferPointer) throws(CodecError) {
+        bytes = Array(raw)
+    }
+
+    func serializedBytes() -> [UInt8] { bytes }
+    var serializedSize: Int { bytes.count }
+    func serialize(appendingTo buffer: inout [UInt8]) { buffer.append(contentsOf: bytes) }
+
+    static func == (a: EncodedBatch, b: EncodedBatch) -> Bool { a.bytes == b.bytes }
+    func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
+
+    /// A batch of messages (TopicBatch.messages = 1, TopicMessage fields 1..3) and the dropped count (2).
+    init(messages: [Plexus_Graph_V1_TopicMessage], dropped: UInt64) {
+        var out: [UInt8] = []
+        out.reserveCapacity(messages.reduce(16) { $0 + $1.payload.count + 32 })
+        // Proto3 canonical form (default values omitted), byte for byte what protobuf writes.
+        for m in messages {
+            var inner = 0
+            if m.sequence != 0 { inner += 1 + Self.varintSize(m.sequence) }
+            if m.publishUnixNanos != 0 { inner += 1 + Self.varintSize(m.publishUnixNanos) }
+            if !m.payload.isEmpty { inner += 1 + Self.varintSize(UInt64(m.payload.count)) + m.payload.count }
+            out.append(0x0A)  // field 1, length-delimited
+            WireFields.appendVarint(UInt64(inner), to: &out)
+            if m.sequence != 0 {
+                out.append(0x08)  // sequence
+                WireFields.appendVarint(m.sequence, to: &out)
+            }
+            if m.publishUnixNanos != 0 {
+                out.append(0x10)  // publish_unix_nanos
+                WireFields.appendVarint(m.publishUnixNanos, to: &out)
+            }
+            if !m.payload.isEmpty {
+                out.append(0x1A)  // payload
+                WireFields.appendVarint(UInt64(m.payload.count), to: &out)
+                out.append(contentsOf: m.payload)
+            }
+        }
+        if dropped > 0 {
+            out.append(0x10)
+            WireFields.appendVarint(dropped, to: &out)
+        }
+        bytes = out
+    }
+
+    static func varintSize(_ v: UInt64) -> Int {
+        var n = 1
+        var x = v
+        while x >= 0x80 { x >>= 7; n += 1 }
+        return n
+    }
+
+    /// Calls `body` with each message's publish time and payload (valid only during the call);
+    /// returns the batch's dropped count. Unknown fields are skipped, as protobuf requires.
+    func forEachMessage(_ body: (UInt64, UnsafeRawBufferPointer) throws -> Void) throws -> UInt64 {
+        try bytes.withUnsafeBytes { raw in
+            var reader = Reader(raw: raw, position: 0, end: raw.count)
+            var dropped: UInt64 = 0
+            while reader.position < reader.end {
+                let key = try reader.varint()
+                switch (key >> 3, key & 7) {
+                case (1, 2):
+                    let length = try reader.length()
+                    var inner = Reader(raw: raw, position: reader.position, end: reader.position + length)
+                    reader.position += length
+                    var nanos: UInt64 = 0
+                    var payload = UnsafeRawBufferPointer(start: nil, count: 0)
+                    while inner.position < inner.end {
+                        let k = try inner.varint()
+                        switch (k >> 3, k & 7) {
+                        case (2, 0): nanos = try inner.varint()
+                        case (3, 2):
+                            let n = try inner.length()
+                            payload = UnsafeRawBufferPointer(rebasing: raw[inner.position..<(inner.position + n)])
+                            inner.position += n
+                        default: try inner.skip(wireType: k & 7)
+                        }
+                    }
+                    try body(nanos, payload)
+                case (2, 0): dropped = try reader.varint()
+                default: try reader.skip(wireType: key & 7)
+                }
+            }
+            return dropped
+        }
+    }
+
+    struct Reader {
+        let raw: UnsafeRawBufferPointer
+        var position: Int
+        let end: Int
+
+        mutating func varint() throws -> UInt64 {
+            var result: UInt64 = 0
+            var shift: UInt64 = 0
+            while position < end, shift < 64 {
+                let b = raw[position]
+                position += 1
+                result |= UInt64(b & 0x7F) << shift
+                if b < 0x80 { return result }
+                shift += 7
+            }
+            throw CodecError.malformed(type: EncodedBatch.protoMessageName)
+        }
+
+        /// A length prefix that fits in what is left.
+        mutating func length() throws -> Int {
+            let v = try varint()
+            guard v <= UInt64(end - position) else { throw CodecError.malformed(type: EncodedBatch.protoMessageName) }
+            return Int(v)
+        }
+
+        mutating func skip(wireType: UInt64) throws {
+            switch wireType {
+            case 0: _ = try varint()
+            case 1: position += 8
+            case 2: position += try length()
+            case 5: position += 4
+            default: throw CodecError.malformed(type: EncodedBatch.protoMessageName)
+            }
+            if position > end { throw CodecError.malformed(type: EncodedBatch.protoMessageName) }
+        }
+    }
+}
