@@ -132,6 +132,11 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
         enqueue(.closure(job))
     }
 
+    /// Runs `job` on the loop thread, soon; false when the loop has stopped (it will never run).
+    func tryExecute(_ job: @escaping @Sendable () -> Void) -> Bool {
+        enqueue(.closure(job))
+    }
+
     /// Enqueues `job`; false when the loop has stopped (the job will never run).
     @discardableResult
     private func enqueue(_ job: Job) -> Bool {

@@ -10,6 +10,13 @@ public final class EventLoopGroup: Sendable {
         loops = (0..<max(1, count)).map { EventLoop(name: "\(name)-\($0)") }
     }
 
+    /// A group over loops that already run (shared with clients, say). Whoever started them
+    /// shuts them down; a server given this group does not.
+    public init(loops: [EventLoop]) {
+        precondition(!loops.isEmpty, "an EventLoopGroup needs at least one loop")
+        self.loops = loops
+    }
+
     /// The next loop, round-robin.
     public func next() -> EventLoop {
         let index = counter.withLock { value -> Int in defer { value += 1 }; return value }

@@ -7,6 +7,8 @@ public final class LoopTimer: LoopResource, @unchecked Sendable {  // confined t
     private var handle: UnsafeMutablePointer<uv_timer_t>?
     private var callback: (() -> Void)?
     private let repeating: Bool
+    /// Runs when the loop shuts down while the timer is still scheduled.
+    var onShutdown: (() -> Void)?
 
     /// Schedules `callback` after `delay` milliseconds (and every `interval` ms if given).
     public init(on eventLoop: EventLoop, delayMilliseconds delay: UInt64, repeatMilliseconds interval: UInt64 = 0, _ callback: @escaping () -> Void) {
@@ -36,6 +38,7 @@ public final class LoopTimer: LoopResource, @unchecked Sendable {  // confined t
         guard let handle else { return }
         self.handle = nil
         callback = nil
+        onShutdown = nil
         eventLoop.resources[ObjectIdentifier(self)] = nil
         uv_timer_stop(handle)
         uv_close(UnsafeMutableRawPointer(handle).assumingMemoryBound(to: uv_handle_t.self)) { h in
@@ -46,5 +49,29 @@ public final class LoopTimer: LoopResource, @unchecked Sendable {  // confined t
     /// Whether the timer is still scheduled.
     public var isActive: Bool { handle != nil }
 
-    func closeForShutdown() { cancel() }
+    func closeForShutdown() {
+        let body = onShutdown
+        onShutdown = nil
+        cancel()
+        body?()
+    }
+}
+
+extension EventLoop {
+    /// Suspends the caller for `milliseconds` on this loop's own timer (libuv's millisecond
+    /// resolution). A task running on the loop (`Task(executorPreference: loop)`) resumes
+    /// without any other thread taking part, unlike `Task.sleep`, whose timer thread wakes a
+    /// pool thread that then wakes the loop: use it to pace work that runs on the loop.
+    /// Throws `LoopError.loopClosed` when the loop has stopped.
+    public func sleep(milliseconds: UInt64) async throws {
+        try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
+            // Exactly one of the three resumes: the timer fires (and cancels itself), the loop
+            // stops first (the timer is closed for shutdown), or the loop has already stopped.
+            let accepted = tryExecute {
+                let timer = LoopTimer(on: self, delayMilliseconds: milliseconds) { c.resume() }
+                timer.onShutdown = { c.resume(throwing: LoopError.loopClosed) }
+            }
+            if !accepted { c.resume(throwing: LoopError.loopClosed) }
+        }
+    }
 }

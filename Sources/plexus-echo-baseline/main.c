@@ -7,8 +7,12 @@
  *                                                   a frame with payload length 0xFFFFFFFF is
  *                                                   never sent; payloads of "sink" streams are
  *                                                   counted, not echoed (first payload byte 'S').
- *   plexus-echo-baseline client --port P --mode unary|stream|connections --size N
+ *   plexus-echo-baseline client --port P --mode unary|stream|oneway|connections --size N
  *                               [--inflight K] [--seconds S] [--count C]
+ * oneway: one frame per millisecond carrying its send time (uv_hrtime, CLOCK_MONOTONIC, the
+ * same clock in every process); the server stamps its receive time into the echo, and the client
+ * reports the one-way delays (server receive - client send) as p50/p99: the floor for a
+ * one-way message between two idle libuv processes on this machine.
  * Results go to stdout as one line of key=value pairs.
  */
 #include <stdint.h>
@@ -96,6 +100,10 @@ static void server_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
             } else {
                 out = realloc(out, out_len + total);
                 memcpy(out + out_len, c->in + off, total);
+                if (pl >= 24 && c->in[off + 8 + hl] == 'L') {  /* one-way probe: stamp receive time */
+                    uint64_t now = uv_hrtime();
+                    memcpy(out + out_len + 8 + hl + 16, &now, 8);
+                }
                 out_len += total;
             }
         }
@@ -216,6 +224,10 @@ static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
         }
         uint64_t now = uv_hrtime();
         uint64_t t = send_times[send_head++ % (size_t)inflight];
+        if (!strcmp(mode, "oneway")) {  /* delay = server receive - client send, from the echo */
+            memcpy(&t, c->in + off + 8 + hl + 8, 8);
+            memcpy(&now, c->in + off + 8 + hl + 16, 8);
+        }
         if (latency_count == latency_cap) {
             latency_cap = latency_cap ? latency_cap * 2 : 1 << 16;
             latencies = realloc(latencies, latency_cap * sizeof *latencies);
@@ -231,7 +243,21 @@ static void client_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b) {
         if (send_head == send_tail) finish_unary();
         return;
     }
-    if (replies) send_frames(replies);
+    if (replies && strcmp(mode, "oneway")) send_frames(replies);
+}
+
+/* One-way mode: a timer sends one stamped frame per millisecond. */
+static uv_timer_t pace_timer;
+static void pace(uv_timer_t *t) {
+    if (uv_hrtime() >= deadline_ns) {
+        uv_timer_stop(t);
+        if (send_head == send_tail) finish_unary();
+        return;
+    }
+    if (send_tail - send_head >= (size_t)inflight) return;
+    uint64_t now = uv_hrtime();
+    memcpy(frame + 8 + 8, &now, 8);
+    send_frames(1);
 }
 
 /* Stream mode: write as fast as the socket takes it, keeping at most 4 MiB queued. */
@@ -281,7 +307,11 @@ static void on_connect(uv_connect_t *req, int status) {
     uv_read_start((uv_stream_t *)&client->tcp, alloc_cb, client_read);
     started_ns = uv_hrtime();
     deadline_ns = started_ns + (uint64_t)seconds * 1000000000ull;
-    if (strcmp(mode, "stream") == 0) pump(); else send_frames(inflight);
+    if (strcmp(mode, "stream") == 0) pump();
+    else if (strcmp(mode, "oneway") == 0) {
+        uv_timer_init(loop, &pace_timer);
+        uv_timer_start(&pace_timer, pace, 1, 1);
+    } else send_frames(inflight);
 }
 
 static void idle_connected(uv_connect_t *req, int status) {
@@ -326,6 +356,11 @@ int main(int argc, char **argv) {
     frame = calloc(1, frame_len);
     put_be32(frame, 0); put_be32(frame + 4, (uint32_t)size);
     if (!strcmp(mode, "stream")) frame[8] = 'S';
+    if (!strcmp(mode, "oneway")) {
+        if (size < 24) { fprintf(stderr, "oneway needs --size 24 or more\n"); return 2; }
+        frame[8] = 'L';
+        if (inflight < 64) inflight = 64;  /* the pace, not the replies, sets the rate */
+    }
     send_times = calloc((size_t)inflight, sizeof *send_times);
     client = calloc(1, sizeof *client);
     uv_tcp_init(loop, &client->tcp);

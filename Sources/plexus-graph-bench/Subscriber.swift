@@ -10,7 +10,9 @@ func runSubscriber() async throws {
                                             maxInFlight: Int(option("--inflight", "1024")) ?? 1024)
     let latency = option("--latency", "0") == "1"
     let stats = SubscriberStats()
-    let reader = Task {
+    // With --latency the consumer runs on the member's event loop: the delivery handler hands
+    // each message over without a thread hop.
+    let reader = Task(executorPreference: latency ? graph.eventLoop : globalConcurrentExecutor) {
         var first: ContinuousClock.Instant?
         for try await s in samples {
             if first == nil { first = .now }

@@ -112,19 +112,44 @@ func latency(graph: GraphClient, address: String) async throws -> (UInt64, UInt6
     guard child.readLine() == "ready" else { throw SetupError("subscriber did not start") }
     let publisher = try await graph.publisher(topic: "latency", type: Plexus_Testing_V1_Sample.self)
     while publisher.subscriberCount == 0 { try await Task.sleep(for: .milliseconds(5)) }
-    var s = sample(size: 64)
-    let count = Int(seconds * 1000)
-    let start = ContinuousClock.now
-    for i in 0..<count {
-        let due = start + .microseconds(1000 * i)
-        while ContinuousClock.now < due { try await Task.sleep(until: due, clock: .continuous) }
-        s.index = nowNanos()
-        try await publisher.publish(s)
-    }
+    // The publisher runs on the member's event loop (publish → socket without a thread hop),
+    // paced by the loop's own timer like the C baseline's.
+    let loop = graph.eventLoop
+    try await Task(executorPreference: loop) {
+        var s = sample(size: 64)
+        let count = Int(seconds * 1000)
+        let start = ContinuousClock.now
+        for i in 0..<count {
+            let due = start + .microseconds(1000 * i)
+            while case let left = due - ContinuousClock.now, left > .zero {
+                try await loop.sleep(milliseconds: UInt64(max(1, left.components.attoseconds / 1_000_000_000_000_000)))
+            }
+            s.index = nowNanos()
+            try await publisher.publish(s)
+        }
+    }.value
     try await Task.sleep(for: .milliseconds(300))
     let parts = child.finish().split(separator: " ")
     await publisher.close()
     guard parts.count == 6, let p50 = UInt64(parts[4]), let p99 = UInt64(parts[5]) else { throw SetupError("no latency report") }
+    return (p50, p99)
+}
+
+/// The machine's floor: raw libuv C, one 64 B frame per millisecond between two idle processes,
+/// delay from the sender's write call to the receiver's read callback (µs, p50 and p99).
+func baselineLatency() throws -> (Double, Double) {
+    let server = try Child(directory + "/plexus-echo-baseline", ["server", "--port", "0"])
+    let port = server.readLine().split(separator: " ").last.map(String.init) ?? "0"
+    let client = try Child(directory + "/plexus-echo-baseline",
+                           ["client", "--port", port, "--mode", "oneway", "--size", "64", "--seconds", String(Int(max(1, seconds)))])
+    var values: [String: Double] = [:]
+    for pair in client.readLine().split(separator: " ") {
+        let kv = pair.split(separator: "=")
+        if kv.count == 2 { values[String(kv[0])] = Double(kv[1]) }
+    }
+    client.process.waitUntilExit()
+    _ = server.finish()
+    guard let p50 = values["p50_us"], let p99 = values["p99_us"] else { throw SetupError("no baseline latency report") }
     return (p50, p99)
 }
 
@@ -283,7 +308,8 @@ func runAll() async throws {
     }
     print("pub/sub 1 MiB, two processes                | \(String(format: "%.2f", big.bytes / 1e9)) GB/s (\(Int(big.msgs)) msg/s)")
     let (p50, p99) = try await latency(graph: graph, address: address)
-    print("one-way latency at 1,000 msg/s, p50 / p99   | \(p50 / 1000) / \(p99 / 1000) µs")
+    let (b50, b99) = try baselineLatency()
+    print("one-way latency at 1,000 msg/s, p50 / p99   | \(p50 / 1000) / \(p99 / 1000) µs (raw libuv C floor: \(Int(b50)) / \(Int(b99)) µs)")
     let (s50, s99) = try await settingsRoundTrip(graph: graph, address: address)
     print("settings field update → event seen, p50/p99 | \(Int(s50)) / \(Int(s99)) µs")
     await graph.close()
@@ -306,6 +332,21 @@ case "remote":
     print("pub/sub 64 B, two processes: \(Int(r.msgs)) msg/s")
     await graph.close()
     await server.shutdown()
+case "latency":
+    // Only the latency case and its raw libuv baseline, against a graph server process.
+    let server = try Child(directory + "/plexus", ["graph", "serve", "--port", "0", "--heartbeat-timeout-ms", "30000"])
+    let line = server.readLine()
+    guard line.hasPrefix("listening on ") else { throw SetupError("graph server did not start: \(line)") }
+    let address = String(line.dropFirst("listening on ".count))
+    let graph = try await GraphClient.connect(name: "bench", address: try GraphAddress(parsing: address))
+    for _ in 0..<(Int(option("--repeats", "1")) ?? 1) {
+        let (p50, p99) = try await latency(graph: graph, address: address)
+        let (b50, b99) = try baselineLatency()
+        print("one-way latency at 1,000 msg/s, p50 / p99: plexus \(p50 / 1000) / \(p99 / 1000) µs, raw libuv C \(Int(b50)) / \(Int(b99)) µs")
+    }
+    await graph.close()
+    server.process.terminate()
+    server.process.waitUntilExit()
 case "local":
     // Only the in-process case, against an embedded graph server (for profiling).
     var c = GraphServerConfiguration()

@@ -157,6 +157,23 @@ final class GraphEndToEndTests: XCTestCase {
                 XCTAssertEqual(e.code, code, e.message)
             }
         }
+        // The right type name but bytes that are not a Sample (tag 0 is never valid): that
+        // stream fails with INVALID_ARGUMENT.
+        var bad = Plexus_Graph_V1_TopicBatch()
+        var message = Plexus_Graph_V1_TopicMessage()
+        message.sequence = 1
+        message.payload = [0x00, 0x01]
+        bad.messages = [message]
+        var options = CallOptions()
+        options.metadata.add("plexus-subscriber-id", String(id))
+        options.metadata.add("plexus-type-name", "plexus.testing.v1.Sample")
+        do {
+            _ = try await delivery.deliver(options: options) { writer in try await writer.write(bad) }
+            XCTFail("a payload that does not decode must fail the stream")
+        } catch let e as RPCError {
+            XCTAssertEqual(e.code, .invalidArgument, e.message)
+            XCTAssertTrue(e.message.contains("plexus.testing.v1.Sample"), e.message)
+        }
         await channel.close()
         await b.close()
         await server.shutdown()

@@ -69,6 +69,33 @@ final class EventLoopTests: XCTestCase {
         await loop.shutdown()
     }
 
+    func testSleepResumesOnTheLoopAndFailsOnceTheLoopStops() async throws {
+        let loop = EventLoop()
+        let (onLoop, waited) = try await Task(executorPreference: loop) { () async throws -> (Bool, Duration) in
+            let start = ContinuousClock.now
+            try await loop.sleep(milliseconds: 5)
+            return (loop.inEventLoop, ContinuousClock.now - start)
+        }.value
+        XCTAssertTrue(onLoop)
+        XCTAssertGreaterThanOrEqual(waited, .milliseconds(4))
+        // A sleep still pending when the loop stops ends with loopClosed instead of hanging.
+        let pending = Task { () async -> Error? in
+            do { try await loop.sleep(milliseconds: 60_000) } catch { return error }
+            return nil
+        }
+        try await Task.sleep(for: .milliseconds(20))
+        await loop.shutdown()
+        let error = await pending.value
+        XCTAssertEqual(error as? LoopError, .loopClosed)
+        // And a sleep on a stopped loop fails at once.
+        do {
+            try await loop.sleep(milliseconds: 1)
+            XCTFail("sleep on a stopped loop must throw")
+        } catch {
+            XCTAssertEqual(error as? LoopError, .loopClosed)
+        }
+    }
+
     func testShutdownOfManyLoopsExitsTheirThreads() async throws {
         for _ in 0..<100 {
             let loop = EventLoop()

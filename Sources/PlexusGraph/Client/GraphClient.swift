@@ -50,7 +50,15 @@ public final class GraphClient: Sendable, RouteResolver {
     public let graphAddress: GraphAddress
     /// The typed client of the graph server, for calls this type does not wrap.
     public let graph: Plexus_Graph_V1_GraphServiceClient
-    let loop: EventLoop
+    /// The one event loop this member's sockets run on: its calls to the graph server, its
+    /// links to subscribers elsewhere, and the server where its own subscribers receive.
+    ///
+    /// Latency-sensitive code can run on it (`Task(executorPreference: graph.eventLoop)`):
+    /// a publish then reaches the socket, and a received message reaches the consumer, without
+    /// a thread hop (the one-way latency benchmark does this). Such code must not block: the
+    /// loop serves every socket of the process.
+    public let eventLoop: EventLoop
+    var loop: EventLoop { eventLoop }
     let channel: PlexusChannel
     let server: PlexusServer
     let delivery = TopicDeliveryService()
@@ -65,7 +73,8 @@ public final class GraphClient: Sendable, RouteResolver {
         self.name = name
         graphAddress = address
         self.customHandlers = customHandlers
-        loop = EventLoop(name: "plexus-graph-client")
+        let loop = EventLoop(name: "plexus-graph")
+        eventLoop = loop
         var config = ClientConfiguration()
         config.backoffMax = .seconds(1)
         config.maxMessageSize = RemoteLink.maxMessageSize
@@ -77,7 +86,7 @@ public final class GraphClient: Sendable, RouteResolver {
         serverConfig.maxConcurrentStreams = 10_000
         serverConfig.maxMessageSize = RemoteLink.maxMessageSize
         Profiler.shared.observeCalls(of: &serverConfig)
-        server = PlexusServer(configuration: serverConfig)
+        server = PlexusServer(configuration: serverConfig, group: EventLoopGroup(loops: [loop]))
         state = Locked(State(units: units))
         server.register(delivery)
     }
@@ -163,9 +172,19 @@ public final class GraphClient: Sendable, RouteResolver {
 
     /// Subscribes to `topic`: messages published on it, or on topics connected upstream of it,
     /// from now on. At most `maxInFlight` messages wait for this subscriber; then `policy` applies.
+    @inlinable
     public func subscribe<T: ProtoMessage>(topic: String, type: T.Type = T.self, maxInFlight: Int = 64,
                                            policy: BackpressurePolicy = .block, unit: String = "") async throws -> Subscription<T> {
-        let core = SubscriberCore<T>(topic: topic, capacity: maxInFlight, policy: policy)
+        // Inlined into the caller so the receive path (the closure) is specialized for `T`.
+        let core = SubscriberCore<T>(topic: topic, capacity: maxInFlight, policy: policy) { core, batch in
+            try await core.deliverBatch(batch)
+        }
+        return try await subscribe(core: core, unit: unit)
+    }
+
+    @usableFromInline
+    func subscribe<T: ProtoMessage>(core: SubscriberCore<T>, unit: String) async throws -> Subscription<T> {
+        let (topic, maxInFlight, policy) = (core.topic, core.queue.capacity, core.queue.policy)
         var request = Plexus_Graph_V1_AddSubscriberRequest()
         request.topic = topic
         request.typeName = T.protoMessageName
@@ -220,7 +239,8 @@ public final class GraphClient: Sendable, RouteResolver {
         state.withLock { $0.edges.append(r) }
     }
 
-    /// Ends the session: everything this process held is released by the graph server.
+    /// Ends the session: everything this process held is released by the graph server, and
+    /// ``eventLoop`` stops (tasks still preferring it do not run again).
     public func close() async {
         let (task, channels, publishers, subscribers) = state.withLock { s in
             s.closed = true
@@ -233,5 +253,12 @@ public final class GraphClient: Sendable, RouteResolver {
         for c in channels { await c.close() }
         await channel.close()
         await server.shutdown(gracePeriod: .milliseconds(100))
+        let loop = eventLoop
+        if loop.inEventLoop {
+            // Called from a task running on the loop: it cannot wait for itself to stop.
+            Thread.detachNewThread { loop.shutdownGracefully() }
+        } else {
+            await loop.shutdown()
+        }
     }
 }

@@ -64,6 +64,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
     /// Queues a run of items under one lock: all of them with `.dropOldest` (dropping the oldest
     /// beyond the capacity), as many as fit with `.block`. Returns how many were taken (-1 when
     /// closed) and how many old items were dropped.
+    @inlinable
     func offerAll(_ items: some Collection<Element>) -> (taken: Int, dropped: Int) {
         let (result, consumer): ((Int, Int), CheckedContinuation<Void, Never>?) = state.withLock { s in
             if s.closed { return ((-1, 0), nil) }
@@ -118,7 +119,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
 
     /// Everything queued (waits for at least one item); empty once closed and drained.
     /// `cost` and `budget` bound a batch (e.g. by bytes); the first item is always taken.
-    @usableFromInline
+    @inlinable
     func takeAll(max limit: Int = .max, budget: Int = .max, cost: (Element) -> Int = { _ in 0 }) async -> (items: [Element], dropped: UInt64) {
         var spins = 0
         while true {

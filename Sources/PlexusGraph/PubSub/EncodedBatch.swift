@@ -6,22 +6,32 @@ import PlexusProto
 /// The bytes are exactly what the generated `Plexus_Graph_V1_TopicBatch` reads and writes (other
 /// languages use their ordinary protobuf types); this only skips a decode/encode pass and two
 /// copies of every payload.
+@usableFromInline
 struct EncodedBatch: ProtoMessage {
+    @usableFromInline
     static let protoMessageName = "plexus.graph.v1.TopicBatch"
     var bytes: [UInt8] = []
+    @usableFromInline
     var unknownFields = UnknownFields()
 
+    @usableFromInline
     init() {}
 
+    @usableFromInline
     init(serializedBytes raw: UnsafeRawBufferPointer) throws(CodecError) {
         bytes = Array(raw)
     }
 
+    @usableFromInline
     func serializedBytes() -> [UInt8] { bytes }
+    @usableFromInline
     var serializedSize: Int { bytes.count }
+    @usableFromInline
     func serialize(appendingTo buffer: inout [UInt8]) { buffer.append(contentsOf: bytes) }
 
+    @usableFromInline
     static func == (a: EncodedBatch, b: EncodedBatch) -> Bool { a.bytes == b.bytes }
+    @usableFromInline
     func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// A batch of messages (TopicBatch.messages = 1, TopicMessage fields 1..3) and the dropped count (2).
@@ -66,6 +76,7 @@ struct EncodedBatch: ProtoMessage {
 
     /// Calls `body` with each message's publish time and payload (valid only during the call);
     /// returns the batch's dropped count. Unknown fields are skipped, as protobuf requires.
+    @usableFromInline
     func forEachMessage(_ body: (UInt64, UnsafeRawBufferPointer) throws -> Void) throws -> UInt64 {
         try bytes.withUnsafeBytes { raw in
             var reader = Reader(raw: raw, position: 0, end: raw.count)

@@ -1,3 +1,4 @@
+import Plexus
 import PlexusCodec
 import PlexusProto
 import Synchronization
@@ -31,21 +32,32 @@ protocol InboundSubscriber: AnyObject, Sendable {
 
 @usableFromInline
 final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
-    let topic: String
+    @usableFromInline let topic: String
     var typeName: String { T.protoMessageName }
     @usableFromInline let queue: DeliveryQueue<Delivered<T>>
     @usableFromInline let probe: TopicStatsProbe
     @usableFromInline let profile: TopicProbe
+    /// `deliverBatch`, specialized for `T` where the subscription was made (see
+    /// `GraphClient.subscribe`): the receive path then runs without generic metadata lookups.
+    @usableFromInline let deliverer: @Sendable (SubscriberCore<T>, EncodedBatch) async throws -> Int?
 
-    init(topic: String, capacity: Int, policy: BackpressurePolicy) {
+    @usableFromInline
+    init(topic: String, capacity: Int, policy: BackpressurePolicy,
+         deliverer: @escaping @Sendable (SubscriberCore<T>, EncodedBatch) async throws -> Int? = { try await $0.deliverBatch($1) }) {
         self.topic = topic
         queue = DeliveryQueue(capacity: capacity, policy: policy)
         probe = TopicStatsProbe(topic: topic)
         profile = Profiler.shared.topic(topic)
+        self.deliverer = deliverer
     }
 
     func deliver(_ batch: EncodedBatch) async throws -> Int? {
-        // Decode every message straight from the batch bytes, then queue them in order.
+        try await deliverer(self, batch)
+    }
+
+    /// Decodes every message straight from the batch bytes, then queues them in order.
+    @inlinable
+    func deliverBatch(_ batch: EncodedBatch) async throws -> Int? {
         var decoded: [Delivered<T>] = []
         let topic = self.topic
         let dropped: UInt64
@@ -54,22 +66,29 @@ final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
                 do {
                     decoded.append(Delivered(value: try T(serializedBytes: payload), publishNanos: nanos, bytes: payload.count))
                 } catch {
-                    throw RPCErrorFactory.invalidMessage(topic: topic, type: T.protoMessageName, error: "\(error)")
+                    throw Self.undecodable(topic: topic, type: T.protoMessageName, error: "\(error)")
                 }
             }
         } catch let e as CodecError {
-            throw RPCErrorFactory.invalidMessage(topic: topic, type: "plexus.graph.v1.TopicBatch", error: "\(e)")
+            throw Self.undecodable(topic: topic, type: EncodedBatch.protoMessageName, error: "\(e)")
         }
         if dropped > 0 {
             probe.dropped(dropped)
             profile.dropped(dropped)
         }
-        for item in decoded where await !deliverLocal(item) { return nil }
+        // One lock for the batch; under `.block` what does not fit waits for room.
+        let (taken, overflow) = queue.offerAll(decoded)
+        if taken < 0 { return nil }
+        if overflow > 0 {
+            probe.dropped(UInt64(overflow))
+            profile.dropped(UInt64(overflow))
+        }
+        for item in decoded.dropFirst(taken) where !(await queue.push(item).accepted) { return nil }
         return decoded.count
     }
 
     /// Queues one message under the subscription's policy; false once the subscription is closed.
-    @inline(__always)
+    @inlinable
     func deliverLocal(_ item: Delivered<T>) async -> Bool {
         switch queue.offer(item) {
         case .queued: return true
@@ -83,6 +102,14 @@ final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
     }
 
     func close() { queue.close() }
+
+    /// The error a delivery stream fails with when a payload does not decode: only that stream
+    /// (one publisher's link) fails; the subscription and other publishers go on.
+    @usableFromInline
+    static func undecodable(topic: String, type: String, error: String) -> RPCError {
+        RPCError(code: .invalidArgument,
+                 message: "topic '\(topic)': a message does not decode as \(type) (\(error)); the publisher sent another type or corrupt bytes")
+    }
 }
 
 /// Messages published on a topic (and on topics connected upstream of it), in publish order per
@@ -95,9 +122,10 @@ final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
 public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
     public typealias Element = T
     public let topic: String
-    let core: SubscriberCore<T>
+    @usableFromInline let core: SubscriberCore<T>
     let onCancel: @Sendable () async -> Void
 
+    @usableFromInline
     init(core: SubscriberCore<T>, onCancel: @escaping @Sendable () async -> Void) {
         self.topic = core.topic
         self.core = core
@@ -112,6 +140,7 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
         @usableFromInline var buffer: [Delivered<T>] = []
         @usableFromInline var index = 0
 
+        @usableFromInline
         init(core: SubscriberCore<T>) {
             self.core = core
         }
@@ -130,7 +159,7 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
         }
 
         /// Publish → receive delays of a batch, recorded with one lock.
-        @usableFromInline
+        @inlinable
         func record(_ items: [Delivered<T>]) {
             let now = TopicStatsProbe.nowUnixNanos()
             var bytes = 0
@@ -143,6 +172,7 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
         }
     }
 
+    @inlinable
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(core: core) }
 
     /// Leaves the topic: the graph server drops the subscriber and iteration ends.

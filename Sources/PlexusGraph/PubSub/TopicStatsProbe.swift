@@ -26,9 +26,3 @@ final class TopicStatsProbe: Sendable {
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
 }
-
-enum RPCErrorFactory {
-    static func invalidMessage(topic: String, type: String, error: String) -> Error {
-        GraphError.typeMismatch(topic: topic, expected: type, got: "bytes that do not decode (\(error))")
-    }
-}
