@@ -120,7 +120,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
     /// Everything queued (waits for at least one item); empty once closed and drained.
     /// `cost` and `budget` bound a batch (e.g. by bytes); the first item is always taken.
     @inlinable
-    func takeAll(max limit: Int = .max, budget: Int = .max, cost: (Element) -> Int = { _ in 0 }) async -> (items: [Element], dropped: UInt64) {
+    func takeAll(max limit: Int = .max, budget: Int = .max, cost: (Element) -> Int = { _ in 0 }) async -> (items: Deque<Element>, dropped: UInt64) {
         var spins = 0
         while true {
             let (taken, producers, done): (Deque<Element>, [CheckedContinuation<Bool, Never>], Bool) = state.withLock { s in
@@ -153,7 +153,7 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
             for p in producers { p.resume(returning: true) }
             if !taken.isEmpty {
                 let dropped = state.withLock { s in defer { s.dropped = 0 }; return s.dropped }
-                return (Array(taken), dropped)
+                return (taken, dropped)
             }
             if done { return ([], 0) }
             // Before parking (a thread wake-up per batch), let producers on other threads add

@@ -35,7 +35,7 @@ struct EncodedBatch: ProtoMessage {
     func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     /// A batch of messages (TopicBatch.messages = 1, TopicMessage fields 1..3) and the dropped count (2).
-    init(messages: [Plexus_Graph_V1_TopicMessage], dropped: UInt64) {
+    init(messages: some Collection<Plexus_Graph_V1_TopicMessage>, dropped: UInt64) {
         var out: [UInt8] = []
         out.reserveCapacity(messages.reduce(16) { $0 + $1.payload.count + 32 })
         // Proto3 canonical form (default values omitted), byte for byte what protobuf writes.

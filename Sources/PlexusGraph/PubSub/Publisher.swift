@@ -56,14 +56,38 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
     /// Sends `message` to every current subscriber. With a blocking subscriber whose queue is
     /// full it waits; a drop-oldest subscriber drops its oldest message instead. Throws only
     /// for a message over the data plane's size limit (64 MiB), which no remote subscriber gets.
-    @inlinable
+    @inlinable @inline(__always)
     public func publish(_ message: T) async throws {
+        // Synchronous unless a blocking subscriber is full: no async frame per message.
+        if let pending = try offer(message) { await waitForRoom(message, pending) }
+    }
+
+    /// What `publish` still has to hand over once full blocking subscribers have room.
+    @usableFromInline
+    struct Pending {
+        @usableFromInline var links: [Link]
+        @usableFromInline var encoded: Plexus_Graph_V1_TopicMessage?
+        @usableFromInline var sequence: UInt64
+        @usableFromInline var publishNanos: UInt64
+
+        @inlinable
+        init(links: [Link], encoded: Plexus_Graph_V1_TopicMessage?, sequence: UInt64, publishNanos: UInt64) {
+            self.links = links
+            self.encoded = encoded
+            self.sequence = sequence
+            self.publishNanos = publishNanos
+        }
+    }
+
+    /// Queues `message` for every subscriber with room; returns the full blocking ones.
+    @inlinable
+    func offer(_ message: T) throws -> Pending? {
         let links = snapshot.withLock { $0 }
-        if links.isEmpty { return }
+        if links.isEmpty { return nil }
         let seq = sequence.add(1, ordering: .relaxed).newValue
         let now = TopicStatsProbe.nowUnixNanos()
         var encoded: Plexus_Graph_V1_TopicMessage?
-        var waitStart: ContinuousClock.Instant?
+        var full: [Link] = []
         for link in links {
             switch link {
             case .local(let core):
@@ -72,9 +96,7 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
                 case .dropped:
                     core.probe.dropped(1)
                     profile.dropped(1)
-                case .full:
-                    waitStart = waitStart ?? .now
-                    _ = await core.queue.push(Delivered(value: message, publishNanos: now))
+                case .full: full.append(link)
                 }
             case .remote(let remote):
                 if encoded == nil {
@@ -95,19 +117,34 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
                 switch remote.queue.offer(m) {
                 case .queued, .closed: break
                 case .dropped: profile.dropped(1)
-                case .full:
-                    waitStart = waitStart ?? .now
-                    _ = await remote.queue.push(m)
+                case .full: full.append(link)
                 }
             }
         }
-        var waitedNanos: UInt64 = 0
-        if let waitStart {
-            let (s, a) = (ContinuousClock.now - waitStart).components
-            waitedNanos = UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000)
-            backpressureNanos.add(waitedNanos, ordering: .relaxed)
+        if full.isEmpty {
+            profile.published(bytes: encoded?.payload.count ?? 0, sequence: seq, backpressureWaitNanos: 0)
+            return nil
         }
-        profile.published(bytes: encoded?.payload.count ?? 0, sequence: seq, backpressureWaitNanos: waitedNanos)
+        return Pending(links: full, encoded: encoded, sequence: seq, publishNanos: now)
+    }
+
+    /// The slow path: waits for room at each full blocking subscriber, counting the wait as
+    /// backpressure.
+    @inlinable
+    func waitForRoom(_ message: T, _ pending: Pending) async {
+        let start = ContinuousClock.now
+        for link in pending.links {
+            switch link {
+            case .local(let core):
+                _ = await core.queue.push(Delivered(value: message, publishNanos: pending.publishNanos))
+            case .remote(let remote):
+                if let m = pending.encoded { _ = await remote.queue.push(m) }
+            }
+        }
+        let (s, a) = (ContinuousClock.now - start).components
+        let waitedNanos = UInt64(s) * 1_000_000_000 + UInt64(a / 1_000_000_000)
+        backpressureNanos.add(waitedNanos, ordering: .relaxed)
+        profile.published(bytes: pending.encoded?.payload.count ?? 0, sequence: pending.sequence, backpressureWaitNanos: waitedNanos)
     }
 
     /// Publishes a run of messages: the same as publishing them one by one, in order, but each

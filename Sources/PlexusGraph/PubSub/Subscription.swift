@@ -1,3 +1,4 @@
+import DequeModule
 import Plexus
 import PlexusCodec
 import PlexusProto
@@ -137,8 +138,7 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
 
     public struct AsyncIterator: AsyncIteratorProtocol {
         @usableFromInline let core: SubscriberCore<T>
-        @usableFromInline var buffer: [Delivered<T>] = []
-        @usableFromInline var index = 0
+        @usableFromInline var buffer = Deque<Delivered<T>>()
 
         @usableFromInline
         init(core: SubscriberCore<T>) {
@@ -147,20 +147,18 @@ public final class Subscription<T: ProtoMessage>: AsyncSequence, Sendable {
 
         @inlinable
         public mutating func next() async throws -> T? {
-            if index == buffer.count {
+            if buffer.isEmpty {
+                // The queue hands over its storage: no copy of the batch.
                 buffer = await core.queue.takeAll().items
-                index = 0
                 if buffer.isEmpty { return nil }
                 record(buffer)
             }
-            let item = buffer[index]
-            index += 1
-            return item.value
+            return buffer.removeFirst().value
         }
 
         /// Publish → receive delays of a batch, recorded with one lock.
         @inlinable
-        func record(_ items: [Delivered<T>]) {
+        func record(_ items: Deque<Delivered<T>>) {
             let now = TopicStatsProbe.nowUnixNanos()
             var bytes = 0
             var delays = [UInt64](repeating: 0, count: items.count)
