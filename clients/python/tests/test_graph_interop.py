@@ -154,3 +154,36 @@ def test_python_member_re_registers_after_a_graph_server_restart():
     finally:
         server.kill()
         server.wait(timeout=10)
+
+
+def test_python_subscriber_refuses_a_wrong_type_and_undecodable_payloads(graph_address):
+    """A Deliver stream with another type name, or a payload that is not the subscriber's type,
+    fails with the same codes as in Swift; the subscription still takes good streams."""
+    from plexus.channel import Channel
+    from plexus.graph.v1 import pubsub_pb2
+
+    async def run():
+        graph = await GraphClient.connect("py-guarded", address=graph_address)
+        samples = await graph.subscribe("guarded", pb.Sample)
+        base = [("plexus-subscriber-id", str(samples.subscriber_id)), ("plexus-topic", "guarded")]
+        async with Channel("127.0.0.1", graph.server.port) as channel:
+            async def deliver(type_name, batch):
+                call = channel.start("/plexus.graph.v1.TopicDelivery/Deliver", pubsub_pb2.DeliverSummary,
+                                     metadata=base + [("plexus-type-name", type_name)])
+                await call.write(batch, last=True)
+                return await call.response()
+
+            with pytest.raises(RpcError) as refused:
+                await deliver("plexus.testing.v1.FilterSettings", pubsub_pb2.TopicBatch())
+            assert refused.value.code == StatusCode.FAILED_PRECONDITION, refused.value
+            corrupt = pubsub_pb2.TopicBatch(messages=[pubsub_pb2.TopicMessage(sequence=1, payload=b"\x00\x01")])
+            with pytest.raises(RpcError) as refused:
+                await deliver("plexus.testing.v1.Sample", corrupt)
+            assert refused.value.code == StatusCode.INVALID_ARGUMENT, refused.value
+            assert "plexus.testing.v1.Sample" in refused.value.message
+            good = pubsub_pb2.TopicBatch(messages=[
+                pubsub_pb2.TopicMessage(sequence=1, payload=pb.Sample(index=7).SerializeToString())])
+            assert (await deliver("plexus.testing.v1.Sample", good)).messages == 1
+            assert (await samples.get(timeout=5)).index == 7
+        await graph.close()
+    asyncio.run(asyncio.wait_for(run(), 60))

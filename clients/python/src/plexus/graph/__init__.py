@@ -338,20 +338,39 @@ class GraphClient:
         await self._session.write(graph_pb2.SessionRequest(control_reply=graph_pb2.ControlReply(response=response)))
 
     async def _deliver(self, requests, metadata):
-        sid = int(metadata.get("plexus-subscriber-id", "0"))
+        # The same answers as the Swift member (docs/PROTOCOL.md §10): only this stream fails.
+        try:
+            sid = int(metadata.get("plexus-subscriber-id", ""))
+        except ValueError:
+            raise RpcError(StatusCode.INVALID_ARGUMENT,
+                           "Deliver needs the plexus-subscriber-id header (decimal subscriber id)")
         subscription = None
-        for _ in range(200):  # the subscriber may be a moment away from being registered here
+        for _ in range(100):  # the subscriber may be a moment away from being registered here
             subscription = self._subscriptions.get(sid)
             if subscription:
                 break
             await asyncio.sleep(0.01)
         if subscription is None:
-            raise RpcError(StatusCode.NOT_FOUND, f"no subscriber {sid} in this process")
+            raise RpcError(StatusCode.NOT_FOUND, f"no subscriber {sid} in this process (it left)")
+        topic = metadata.get("plexus-topic")
+        if topic is not None and topic != subscription.topic:
+            raise RpcError(StatusCode.FAILED_PRECONDITION,
+                           f"subscriber {sid} is on topic '{subscription.topic}', not '{topic}'")
+        expected = subscription.type.DESCRIPTOR.full_name
+        type_name = metadata.get("plexus-type-name")
+        if type_name is not None and type_name != expected:
+            raise RpcError(StatusCode.FAILED_PRECONDITION, f"subscriber {sid} takes {expected}, not {type_name}")
         count = 0
         async for batch in requests:
             subscription.dropped += batch.dropped
             for m in batch.messages:
-                await subscription.put(subscription.type.FromString(m.payload))
+                try:
+                    message = subscription.type.FromString(m.payload)
+                except Exception as error:  # protobuf's DecodeError, or worse bytes
+                    raise RpcError(StatusCode.INVALID_ARGUMENT,
+                                   f"topic '{subscription.topic}': a message does not decode as {expected} ({error}); "
+                                   "the publisher sent another type or corrupt bytes")
+                await subscription.put(message)
                 count += 1
         return pubsub_pb2.DeliverSummary(messages=count)
 
