@@ -322,14 +322,15 @@ func runAll() async throws {
 switch CommandLine.arguments.dropFirst().first ?? "run" {
 case "subscriber": try await runSubscriber()
 case "remote":
-    // Only the between-process 64 B case (for profiling with perf -a).
+    // Only the between-process case, 64 B or --size N (for profiling with perf -a).
     var c = GraphServerConfiguration()
     c.port = 0
     let server = GraphServer(configuration: c)
     try await server.start()
     let graph = try await GraphClient.connect(name: "bench", address: server.address)
-    let r = try await remoteThroughput(graph: graph, address: server.address.description, size: 64, topic: "remote")
-    print("pub/sub 64 B, two processes: \(Int(r.msgs)) msg/s")
+    let size = Int(option("--size", "64")) ?? 64
+    let r = try await remoteThroughput(graph: graph, address: server.address.description, size: size, topic: "remote")
+    print("pub/sub \(size) B, two processes: \(Int(r.msgs)) msg/s, \(String(format: "%.2f", r.bytes / 1e9)) GB/s")
     await graph.close()
     await server.shutdown()
 case "latency":

@@ -85,6 +85,7 @@ public final class GraphClient: Sendable, RouteResolver {
         serverConfig.port = 0
         serverConfig.maxConcurrentStreams = 10_000
         serverConfig.maxMessageSize = RemoteLink.maxMessageSize
+        serverConfig.initialWindow = RemoteLink.deliveryWindow
         Profiler.shared.observeCalls(of: &serverConfig)
         server = PlexusServer(configuration: serverConfig, group: EventLoopGroup(loops: [loop]))
         state = Locked(State(units: units))

@@ -10,6 +10,12 @@ import PlexusProto
 final class RemoteLink: Sendable {
     /// Largest message a link carries (the data plane's request-plane message limit).
     @usableFromInline static let maxMessageSize = 64 << 20
+    /// Request-plane credit a subscriber's process grants each delivery stream. Larger than the
+    /// request plane's 1 MiB default so that batches of up to 1 MiB keep flowing while the
+    /// subscriber decodes the previous ones (with 1 MiB, a 1 MiB batch would wait for a window
+    /// update round trip every time); it also bounds what one publisher can have in flight
+    /// towards a subscriber that stopped reading.
+    static let deliveryWindow = 8 << 20
     @usableFromInline let route: Plexus_Graph_V1_SubscriberRoute
     let created = ContinuousClock.now
     @usableFromInline let queue: DeliveryQueue<Plexus_Graph_V1_TopicMessage>

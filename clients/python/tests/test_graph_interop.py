@@ -82,6 +82,31 @@ def test_python_publisher_swift_subscriber(graph_address):
     assert subscriber.returncode == 0
 
 
+def test_python_publisher_streams_megabytes_to_a_swift_subscriber(graph_address):
+    """10 MiB through one Deliver stream to a Swift member, whose server announces an 8 MiB
+    window (credit granted back after 4 MiB consumed): in order and complete."""
+    subscriber = swift_peer(graph_address, "subscribe", "--topic", "p2s-big", "--count", "160")
+    wait_line(subscriber, "ready")
+
+    async def run():
+        graph = await GraphClient.connect("py-pub-big", address=graph_address)
+        publisher = await graph.publisher("p2s-big", pb.Sample)
+        for _ in range(500):
+            if publisher.subscriber_count:
+                break
+            await asyncio.sleep(0.01)
+        blob = bytes(64 << 10)
+        for i in range(1, 161):
+            await publisher.publish(pb.Sample(index=i, text=f"big-{i}", data=blob))
+        out = await asyncio.get_running_loop().run_in_executor(None, lambda: subscriber.communicate(timeout=30)[0])
+        await graph.close()
+        return out
+    out = asyncio.run(asyncio.wait_for(run(), 60))
+    lines = [line for line in out.splitlines() if line.startswith("index=")]
+    assert lines == [f"index={i} text=big-{i}" for i in range(1, 161)]
+    assert subscriber.returncode == 0
+
+
 def test_settings_update_from_python_applied_by_swift_owner(graph_address):
     owner = swift_peer(graph_address, "own", "--unit", "filter")
     wait_line(owner, "ready")

@@ -83,6 +83,17 @@ final class ClientConnection: FrameConnection, @unchecked Sendable {  // confine
     }
 
     override func helloReceived(_ hello: Hello) throws(FrameError) {
+        // Streams opened before the server's HELLO counted their credit from the default window:
+        // move it to the announced one (PROTOCOL.md §5, as HTTP/2 does for INITIAL_WINDOW_SIZE).
+        // Without this a server announcing more than 1 MiB, which grants credit back only after
+        // half its window is consumed, would never hear from a client stuck at 1 MiB.
+        let delta = peerInitialWindow - FrameConnection.defaultWindow
+        if delta != 0 {
+            for call in calls.values where call.opened {
+                call.sendWindow += delta
+                call.resumeSenders()
+            }
+        }
         // Calls made before the server's HELLO assumed the default limit; it may be higher.
         openQueued()
     }

@@ -483,7 +483,16 @@ class Channel:
             if header.hello.protocol_version != PROTOCOL_VERSION:
                 raise ProtocolError(f"the server speaks protocol version {header.hello.protocol_version}, "
                                     f"this client {PROTOCOL_VERSION}")
+            assumed = self._peer.initial_window
             self._peer.update(header.hello)
+            # Streams opened before the HELLO counted from the default window: move their credit
+            # to the announced one (PROTOCOL.md §5), as HTTP/2 does for INITIAL_WINDOW_SIZE.
+            delta = self._peer.initial_window - assumed
+            if delta:
+                for call in self._calls.values():
+                    if call._opened:
+                        call._credit += delta
+                        call._writable.set()
             self._hello_event.set()
             self._release_queue()  # the server's limit may be above the default
         elif kind == K.PING:
