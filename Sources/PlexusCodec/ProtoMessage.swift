@@ -16,6 +16,10 @@ public protocol ProtoMessage: Sendable, Hashable {
     /// - Throws: ``CodecError`` when the bytes are not a valid encoding of this message.
     init(serializedBytes bytes: UnsafeRawBufferPointer) throws(CodecError)
 
+    /// Decodes a message from an array of bytes. The default decodes from the array's storage;
+    /// a type that keeps its wire bytes (a raw batch, say) can take the array without copying.
+    init(serializedBytes bytes: [UInt8]) throws(CodecError)
+
     /// The protobuf wire form of this message.
     func serializedBytes() -> [UInt8]
 

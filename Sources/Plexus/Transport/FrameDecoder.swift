@@ -33,7 +33,19 @@ struct FrameDecoder {
         }
         if pending.isEmpty {
             let consumed = try parse(input, handle)
-            if consumed < input.count { pending.appendBytes(UnsafeRawBufferPointer(rebasing: input[consumed...])) }
+            if consumed < input.count {
+                let rest = UnsafeRawBufferPointer(rebasing: input[consumed...])
+                // A large frame arrives over many reads: make room for all of it once instead
+                // of growing (and copying) the buffer by doubling. Capped, so that a peer
+                // announcing a huge frame cannot make us reserve more than it has sent plus 16 MiB.
+                if rest.count >= FrameCodec.prefixSize {
+                    let total = FrameCodec.prefixSize
+                        + Int(UInt32(bigEndian: rest.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
+                        + Int(UInt32(bigEndian: rest.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
+                    if total <= FrameCodec.prefixSize + maxHeaderSize + maxPayloadSize { pending.reserveCapacity(min(total, 16 << 20)) }
+                }
+                pending.appendBytes(rest)
+            }
             return
         }
         pending.appendBytes(input)

@@ -1,3 +1,4 @@
+import DequeModule
 import PlexusCodec
 import PlexusProto
 
@@ -10,62 +11,114 @@ import PlexusProto
 struct EncodedBatch: ProtoMessage {
     @usableFromInline
     static let protoMessageName = "plexus.graph.v1.TopicBatch"
-    var bytes: [UInt8] = []
     @usableFromInline
     var unknownFields = UnknownFields()
 
+    /// What the batch holds: wire bytes (received), or messages a publisher queued, written
+    /// straight into the connection's output buffer with no intermediate copy.
     @usableFromInline
-    init() {}
+    enum Storage: Sendable {
+        case wire([UInt8])
+        case outgoing(Deque<Plexus_Graph_V1_TopicMessage>, dropped: UInt64)
+    }
+    @usableFromInline
+    var storage: Storage
+
+    /// The batch's wire bytes (built on demand for an outgoing batch).
+    var bytes: [UInt8] {
+        get {
+            if case .wire(let bytes) = storage { return bytes }
+            var out: [UInt8] = []
+            out.reserveCapacity(serializedSize)
+            serialize(appendingTo: &out)
+            return out
+        }
+        set { storage = .wire(newValue) }
+    }
+
+    @usableFromInline
+    init() { storage = .wire([]) }
 
     @usableFromInline
     init(serializedBytes raw: UnsafeRawBufferPointer) throws(CodecError) {
-        bytes = Array(raw)
+        storage = .wire(Array(raw))
+    }
+
+    /// Takes the request plane's payload array as it is: no copy of the batch.
+    @usableFromInline
+    init(serializedBytes array: [UInt8]) throws(CodecError) {
+        storage = .wire(array)
+    }
+
+    /// A batch of messages (TopicBatch.messages = 1, TopicMessage fields 1..3) and the dropped
+    /// count (2).
+    init(messages: Deque<Plexus_Graph_V1_TopicMessage>, dropped: UInt64) {
+        storage = .outgoing(messages, dropped: dropped)
+    }
+
+    init(messages: some Collection<Plexus_Graph_V1_TopicMessage>, dropped: UInt64) {
+        self.init(messages: Deque(messages), dropped: dropped)
     }
 
     @usableFromInline
     func serializedBytes() -> [UInt8] { bytes }
+
     @usableFromInline
-    var serializedSize: Int { bytes.count }
+    var serializedSize: Int {
+        switch storage {
+        case .wire(let bytes): return bytes.count
+        case .outgoing(let messages, let dropped):
+            var size = dropped > 0 ? 1 + Self.varintSize(dropped) : 0
+            for m in messages {
+                let inner = Self.innerSize(m)
+                size += 1 + Self.varintSize(UInt64(inner)) + inner
+            }
+            return size
+        }
+    }
+
+    /// Proto3 canonical form (default values omitted), byte for byte what protobuf writes.
     @usableFromInline
-    func serialize(appendingTo buffer: inout [UInt8]) { buffer.append(contentsOf: bytes) }
+    func serialize(appendingTo out: inout [UInt8]) {
+        switch storage {
+        case .wire(let bytes): out.append(contentsOf: bytes)
+        case .outgoing(let messages, let dropped):
+            for m in messages {
+                out.append(0x0A)  // field 1 (messages), length-delimited
+                WireFields.appendVarint(UInt64(Self.innerSize(m)), to: &out)
+                if m.sequence != 0 {
+                    out.append(0x08)  // sequence
+                    WireFields.appendVarint(m.sequence, to: &out)
+                }
+                if m.publishUnixNanos != 0 {
+                    out.append(0x10)  // publish_unix_nanos
+                    WireFields.appendVarint(m.publishUnixNanos, to: &out)
+                }
+                if !m.payload.isEmpty {
+                    out.append(0x1A)  // payload
+                    WireFields.appendVarint(UInt64(m.payload.count), to: &out)
+                    out.append(contentsOf: m.payload)
+                }
+            }
+            if dropped > 0 {
+                out.append(0x10)  // field 2 (dropped)
+                WireFields.appendVarint(dropped, to: &out)
+            }
+        }
+    }
+
+    static func innerSize(_ m: Plexus_Graph_V1_TopicMessage) -> Int {
+        var inner = 0
+        if m.sequence != 0 { inner += 1 + varintSize(m.sequence) }
+        if m.publishUnixNanos != 0 { inner += 1 + varintSize(m.publishUnixNanos) }
+        if !m.payload.isEmpty { inner += 1 + varintSize(UInt64(m.payload.count)) + m.payload.count }
+        return inner
+    }
 
     @usableFromInline
     static func == (a: EncodedBatch, b: EncodedBatch) -> Bool { a.bytes == b.bytes }
     @usableFromInline
     func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
-
-    /// A batch of messages (TopicBatch.messages = 1, TopicMessage fields 1..3) and the dropped count (2).
-    init(messages: some Collection<Plexus_Graph_V1_TopicMessage>, dropped: UInt64) {
-        var out: [UInt8] = []
-        out.reserveCapacity(messages.reduce(16) { $0 + $1.payload.count + 32 })
-        // Proto3 canonical form (default values omitted), byte for byte what protobuf writes.
-        for m in messages {
-            var inner = 0
-            if m.sequence != 0 { inner += 1 + Self.varintSize(m.sequence) }
-            if m.publishUnixNanos != 0 { inner += 1 + Self.varintSize(m.publishUnixNanos) }
-            if !m.payload.isEmpty { inner += 1 + Self.varintSize(UInt64(m.payload.count)) + m.payload.count }
-            out.append(0x0A)  // field 1, length-delimited
-            WireFields.appendVarint(UInt64(inner), to: &out)
-            if m.sequence != 0 {
-                out.append(0x08)  // sequence
-                WireFields.appendVarint(m.sequence, to: &out)
-            }
-            if m.publishUnixNanos != 0 {
-                out.append(0x10)  // publish_unix_nanos
-                WireFields.appendVarint(m.publishUnixNanos, to: &out)
-            }
-            if !m.payload.isEmpty {
-                out.append(0x1A)  // payload
-                WireFields.appendVarint(UInt64(m.payload.count), to: &out)
-                out.append(contentsOf: m.payload)
-            }
-        }
-        if dropped > 0 {
-            out.append(0x10)
-            WireFields.appendVarint(dropped, to: &out)
-        }
-        bytes = out
-    }
 
     static func varintSize(_ v: UInt64) -> Int {
         var n = 1
