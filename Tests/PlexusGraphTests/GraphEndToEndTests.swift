@@ -56,6 +56,43 @@ final class GraphEndToEndTests: XCTestCase {
         await server.shutdown()
     }
 
+    func testPublishingFromTheEventLoopWritesIdleLinksDirectlyAndKeepsOrder() async throws {
+        let server = try await startServer()
+        let a = try await GraphClient.connect(name: "pub", address: server.address)
+        let b = try await GraphClient.connect(name: "sub", address: server.address)
+        let remote = try await b.subscribe(topic: "paced", type: Plexus_Testing_V1_Sample.self, maxInFlight: 4096)
+        let publisher = try await a.publisher(topic: "paced", type: Plexus_Testing_V1_Sample.self)
+        try await waitFor("a route") { publisher.subscriberCount == 1 }
+        // Bursts (queued behind the link task) and pauses (the link idle: written directly).
+        let loop = a.eventLoop
+        try await Task(executorPreference: loop) {
+            for burst in 0..<20 {
+                for i in 1...50 {
+                    var s = Plexus_Testing_V1_Sample()
+                    s.index = UInt64(burst * 50 + i)
+                    try await publisher.publish(s)
+                }
+                try await loop.sleep(milliseconds: 3)
+            }
+        }.value
+        var got: [UInt64] = []
+        for try await s in remote {
+            got.append(s.index)
+            if got.count == 1000 { break }
+        }
+        XCTAssertEqual(got, (1...1000).map(UInt64.init))
+        let direct = publisher.snapshot.withLock { links in
+            links.reduce(UInt64(0)) { n, link in
+                if case .remote(let r) = link { return n + r.directWrites.load(ordering: .relaxed) }
+                return n
+            }
+        }
+        XCTAssertGreaterThan(direct, 0, "no message took the direct path")
+        await a.close()
+        await b.close()
+        await server.shutdown()
+    }
+
     func testPublishingRunsKeepsOrderLocallyAndRemotely() async throws {
         let server = try await startServer()
         let a = try await GraphClient.connect(name: "pub", address: server.address)

@@ -61,6 +61,20 @@ final class DeliveryQueue<Element: Sendable>: Sendable {
         return result
     }
 
+    /// When the consumer is parked on an empty queue, offers `item` to `bypass` under the
+    /// queue's lock instead of queueing it (with the drop count not yet reported, which it
+    /// takes when it returns true); false, and nothing done, otherwise. Holding the lock keeps
+    /// order: an item another thread offers meanwhile is queued after this one.
+    @inlinable
+    func bypassIfIdle(_ item: Element, _ bypass: (Element, UInt64) -> Bool) -> Bool {
+        state.withLock { s in
+            guard s.consumer != nil, s.items.isEmpty, !s.closed else { return false }
+            guard bypass(item, s.dropped) else { return false }
+            s.dropped = 0
+            return true
+        }
+    }
+
     /// Queues a run of items under one lock: all of them with `.dropOldest` (dropping the oldest
     /// beyond the capacity), as many as fit with `.block`. Returns how many were taken (-1 when
     /// closed) and how many old items were dropped.

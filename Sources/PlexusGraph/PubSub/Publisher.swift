@@ -114,6 +114,7 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
                     revive(remote)
                     continue
                 }
+                if remote.sendNowIfIdle(m) { continue }
                 switch remote.queue.offer(m) {
                 case .queued, .closed: break
                 case .dropped: profile.dropped(1)

@@ -20,6 +20,11 @@ final class RemoteLink: Sendable {
     let created = ContinuousClock.now
     @usableFromInline let queue: DeliveryQueue<Plexus_Graph_V1_TopicMessage>
     private let task: Locked<Task<Void, Never>?> = Locked(nil)
+    /// The loop the stream runs on, and its writer once open (set and used on that loop).
+    @usableFromInline let eventLoop: EventLoop
+    @usableFromInline let writer = Locked<RequestWriter<EncodedBatch>?>(nil)
+    /// Messages written by ``sendNowIfIdle(_:)`` (for tests and profiling).
+    let directWrites = Atomic<UInt64>(0)
 
     init(route: Plexus_Graph_V1_SubscriberRoute, publisherId: UInt64, typeName: String, channel: PlexusChannel) {
         self.route = route
@@ -30,11 +35,15 @@ final class RemoteLink: Sendable {
         options.metadata.add("plexus-type-name", typeName)
         options.metadata.add("plexus-publisher-id", String(publisherId))
         let queue = self.queue
+        eventLoop = channel.eventLoop
+        let writerSlot = writer
         // On the channel's loop: writes with credit go out without a thread hop.
         let t = Task(executorPreference: channel.eventLoop) {
             do {
                 _ = try await channel.clientStreaming(Plexus_Graph_V1_TopicDelivery.Method.deliver, requestType: EncodedBatch.self,
                                                       responseType: Plexus_Graph_V1_DeliverSummary.self, options: options) { writer in
+                    writerSlot.withLock { $0 = writer }
+                    defer { writerSlot.withLock { $0 = nil } }
                     while true {
                         // Batches stay well under the message-size limit: at most 1,024 messages
                         // or 1 MiB (a larger single message goes alone).
@@ -52,6 +61,19 @@ final class RemoteLink: Sendable {
     }
 
     @usableFromInline var isClosed: Bool { queue.isClosed }
+
+    /// Publishing on the link's own loop while the link is idle (its task parked on an empty
+    /// queue, the stream open with credit): writes the message into the stream at once, saving
+    /// the hop to the link task. False when it did not (then queue it as usual).
+    @usableFromInline
+    func sendNowIfIdle(_ message: Plexus_Graph_V1_TopicMessage) -> Bool {
+        guard eventLoop.inEventLoop, let writer = writer.withLock({ $0 }) else { return false }
+        let sent = queue.bypassIfIdle(message) { m, dropped in
+            (try? writer.tryWrite(EncodedBatch(messages: CollectionOfOne(m), dropped: dropped))) ?? false
+        }
+        if sent { directWrites.add(1, ordering: .relaxed) }
+        return sent
+    }
 
     func close() {
         queue.close()

@@ -72,6 +72,16 @@ public struct RequestWriter<Message: ProtoMessage>: Sendable {
         }
     }
 
+    /// Sends `message` at once when called on the channel's event loop (a task preferring it as
+    /// executor, or loop code), the stream has credit and the socket has room; otherwise
+    /// returns false without sending (then use ``write(_:)``). Never suspends. Throws when the
+    /// write ended the call (a message over the server's limit).
+    public func tryWrite(_ message: Message) throws -> Bool {
+        let call = self.call
+        guard call.loop.inEventLoop else { return false }
+        return try call.trySendNow({ message.serialize(appendingTo: &$0) })
+    }
+
     /// Tells the server no more messages follow (also done when the call's body returns).
     public func finish() async {
         let call = self.call
