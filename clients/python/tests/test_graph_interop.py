@@ -60,51 +60,41 @@ def test_swift_publisher_python_subscriber(graph_address):
     asyncio.run(asyncio.wait_for(run(), 60))
 
 
-def test_python_publisher_swift_subscriber(graph_address):
-    subscriber = swift_peer(graph_address, "subscribe", "--topic", "p2s", "--count", "300")
+def publish_to_swift_subscriber(graph_address, topic, count, sample):
+    """A Swift peer subscribes to `topic`, a Python member publishes sample(i) for i in
+    1..count; returns the peer's `index=` lines once it has them all."""
+    subscriber = swift_peer(graph_address, "subscribe", "--topic", topic, "--count", str(count))
     wait_line(subscriber, "ready")
 
     async def run():
-        graph = await GraphClient.connect("py-pub", address=graph_address)
-        publisher = await graph.publisher("p2s", pb.Sample)
+        graph = await GraphClient.connect(f"py-pub-{topic}", address=graph_address)
+        publisher = await graph.publisher(topic, pb.Sample)
         for _ in range(500):
             if publisher.subscriber_count:
                 break
             await asyncio.sleep(0.01)
-        for i in range(1, 301):
-            await publisher.publish(pb.Sample(index=i, text=f"sample-{i}"))
-        await asyncio.sleep(0.5)
+        for i in range(1, count + 1):
+            await publisher.publish(sample(i))
+        out = await asyncio.get_running_loop().run_in_executor(None, lambda: subscriber.communicate(timeout=30)[0])
         await graph.close()
-    asyncio.run(asyncio.wait_for(run(), 60))
-    out, _ = subscriber.communicate(timeout=30)
-    lines = [line for line in out.splitlines() if line.startswith("index=")]
-    assert lines == [f"index={i} text=sample-{i}" for i in range(1, 301)]
+        return out
+    out = asyncio.run(asyncio.wait_for(run(), 60))
     assert subscriber.returncode == 0
+    return [line for line in out.splitlines() if line.startswith("index=")]
+
+
+def test_python_publisher_swift_subscriber(graph_address):
+    lines = publish_to_swift_subscriber(graph_address, "p2s", 300, lambda i: pb.Sample(index=i, text=f"sample-{i}"))
+    assert lines == [f"index={i} text=sample-{i}" for i in range(1, 301)]
 
 
 def test_python_publisher_streams_megabytes_to_a_swift_subscriber(graph_address):
     """10 MiB through one Deliver stream to a Swift member, whose server announces an 8 MiB
     window (credit granted back after 4 MiB consumed): in order and complete."""
-    subscriber = swift_peer(graph_address, "subscribe", "--topic", "p2s-big", "--count", "160")
-    wait_line(subscriber, "ready")
-
-    async def run():
-        graph = await GraphClient.connect("py-pub-big", address=graph_address)
-        publisher = await graph.publisher("p2s-big", pb.Sample)
-        for _ in range(500):
-            if publisher.subscriber_count:
-                break
-            await asyncio.sleep(0.01)
-        blob = bytes(64 << 10)
-        for i in range(1, 161):
-            await publisher.publish(pb.Sample(index=i, text=f"big-{i}", data=blob))
-        out = await asyncio.get_running_loop().run_in_executor(None, lambda: subscriber.communicate(timeout=30)[0])
-        await graph.close()
-        return out
-    out = asyncio.run(asyncio.wait_for(run(), 60))
-    lines = [line for line in out.splitlines() if line.startswith("index=")]
+    blob = bytes(64 << 10)
+    lines = publish_to_swift_subscriber(graph_address, "p2s-big", 160,
+                                        lambda i: pb.Sample(index=i, text=f"big-{i}", data=blob))
     assert lines == [f"index={i} text=big-{i}" for i in range(1, 161)]
-    assert subscriber.returncode == 0
 
 
 def test_settings_update_from_python_applied_by_swift_owner(graph_address):
