@@ -266,6 +266,8 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
             return Array(l.values)
         }
         snapshot.withLock { $0 = [] }
+        // The resolver is the GraphClient, which holds this publisher: let go of it.
+        lastResolver.withLock { $0 = nil }
         for case .remote(let r) in all { r.close() }
     }
 
