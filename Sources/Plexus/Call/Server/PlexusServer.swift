@@ -1,4 +1,5 @@
 import PlexusLoop
+import Synchronization
 
 /// A Plexus server: one TCP listener, any number of services.
 ///
@@ -82,8 +83,18 @@ public final class PlexusServer: Sendable {
         while connectionCount > 0 && ContinuousClock.now < closeDeadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
+        // Handlers still unwinding (cancelled, awaiting an actor, say) resume on their loop:
+        // stopping it first would strand them, and what they hold, forever.
+        while runningHandlers.load(ordering: .acquiring) > 0 && ContinuousClock.now < closeDeadline {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         if ownsGroup { await group.shutdown() }
     }
+
+    /// Handler tasks not finished yet (shutdown waits for them before stopping its loops).
+    private let runningHandlers = Atomic<Int>(0)
+    func handlerStarted() { runningHandlers.add(1, ordering: .relaxed) }
+    func handlerFinished() { runningHandlers.subtract(1, ordering: .releasing) }
 
     // MARK: The shared per-process server (Dynamo-style)
 

@@ -80,8 +80,11 @@ final class ServerConnection: FrameConnection, @unchecked Sendable {  // confine
                 stream?.fail(Status(code: .deadlineExceeded, message: "deadline exceeded after \(ms) ms"))
             }
         }
+        let server = self.server
+        server?.handlerStarted()
         stream.task = Task(executorPreference: loop) {
             await handler.run(stream)
+            server?.handlerFinished()
         }
     }
 
