@@ -90,7 +90,8 @@ test-sanitize: test-deps
 # under TSan only (an open investigation, see the closing note of issue 4).
 test-tsan: test-deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-	swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+	TSAN_OPTIONS=suppressions=$(CURDIR)/Tests/tsan-suppressions.txt \
+	  swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
 	    --filter 'PlexusLoopTests|InteropTests|CallTests|ConnectionTests|FlowControlTests|GraphEndToEndTests|GraphReliabilityTests|ProfilerTests' \
 	    --skip testFlowControlBoundsServerMemoryUnderASlowReader \
 	    --skip testEchoOfManyCoalescedWritesAndALargeTransfer
