@@ -110,15 +110,11 @@ public final class Publisher<T: ProtoMessage>: RoutedPublisher {
                     encoded = m
                 }
                 guard let m = encoded else { continue }
-                if remote.isClosed {
-                    revive(remote)
-                    continue
-                }
-                if remote.sendNowIfIdle(m) { continue }
-                switch remote.queue.offer(m) {
-                case .queued, .closed: break
+                switch remote.offer(m) {
+                case .queued: break
                 case .dropped: profile.dropped(1)
                 case .full: full.append(link)
+                case .closed: revive(remote)
                 }
             }
         }

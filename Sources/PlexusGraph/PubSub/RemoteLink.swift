@@ -62,6 +62,18 @@ final class RemoteLink: Sendable {
 
     @usableFromInline var isClosed: Bool { queue.isClosed }
 
+    /// Hands `message` to the link: written at once when possible (``sendNowIfIdle(_:)``),
+    /// else queued under the subscription's policy. `.closed` means the link died (revive it).
+    /// Not inlined: it keeps the generic `publish` small.
+    @usableFromInline
+    func offer(_ message: Plexus_Graph_V1_TopicMessage) -> DeliveryQueue<Plexus_Graph_V1_TopicMessage>.Offer {
+        if queue.isClosed { return .closed }
+        if sendNowIfIdle(message) { return .queued }
+        let result = queue.offer(message)
+        // Closed between the two checks: dropped with the link, as before; report it queued.
+        return result == .closed ? .queued : result
+    }
+
     /// Publishing on the link's own loop while the link is idle (its task parked on an empty
     /// queue, the stream open with credit): writes the message into the stream at once, saving
     /// the hop to the link task. False when it did not (then queue it as usual).
