@@ -128,12 +128,9 @@ public final class EventLoop: @unchecked Sendable {  // uv state is confined to 
     }
 
     /// Runs `job` on the loop thread, soon. Callable from any thread; jobs run in order.
-    public func execute(_ job: @escaping @Sendable () -> Void) {
-        enqueue(.closure(job))
-    }
-
-    /// Runs `job` on the loop thread, soon; false when the loop has stopped (it will never run).
-    func tryExecute(_ job: @escaping @Sendable () -> Void) -> Bool {
+    /// Returns false when the loop has stopped (the job will never run).
+    @discardableResult
+    public func execute(_ job: @escaping @Sendable () -> Void) -> Bool {
         enqueue(.closure(job))
     }
 

@@ -67,7 +67,7 @@ extension EventLoop {
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, Error>) in
             // Exactly one of the three resumes: the timer fires (and cancels itself), the loop
             // stops first (the timer is closed for shutdown), or the loop has already stopped.
-            let accepted = tryExecute {
+            let accepted = execute {
                 let timer = LoopTimer(on: self, delayMilliseconds: milliseconds) { c.resume() }
                 timer.onShutdown = { c.resume(throwing: LoopError.loopClosed) }
             }

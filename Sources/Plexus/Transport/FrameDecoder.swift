@@ -39,10 +39,10 @@ struct FrameDecoder {
                 // of growing (and copying) the buffer by doubling. Capped, so that a peer
                 // announcing a huge frame cannot make us reserve more than it has sent plus 16 MiB.
                 if rest.count >= FrameCodec.prefixSize {
-                    let total = FrameCodec.prefixSize
-                        + Int(UInt32(bigEndian: rest.loadUnaligned(fromByteOffset: 0, as: UInt32.self)))
-                        + Int(UInt32(bigEndian: rest.loadUnaligned(fromByteOffset: 4, as: UInt32.self)))
-                    if total <= FrameCodec.prefixSize + maxHeaderSize + maxPayloadSize { pending.reserveCapacity(min(total, 16 << 20)) }
+                    let (headerLength, payloadLength) = Self.prefix(rest, at: 0)
+                    if headerLength <= maxHeaderSize && payloadLength <= maxPayloadSize {
+                        pending.reserveCapacity(min(FrameCodec.prefixSize + headerLength + payloadLength, 16 << 20))
+                    }
                 }
                 pending.appendBytes(rest)
             }
@@ -68,12 +68,17 @@ struct FrameDecoder {
         swap(&buffer, &pending)
     }
 
+    /// The header and payload lengths of the frame prefix at `offset` (two big-endian u32s).
+    private static func prefix(_ buffer: UnsafeRawBufferPointer, at offset: Int) -> (header: Int, payload: Int) {
+        (Int(UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self))),
+         Int(UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self))))
+    }
+
     /// Parses complete frames from `buffer`; returns the bytes consumed.
     private mutating func parse(_ buffer: UnsafeRawBufferPointer, _ handle: (Event) throws(FrameError) -> Void) throws(FrameError) -> Int {
         var offset = 0
         while buffer.count - offset >= FrameCodec.prefixSize {
-            let headerLength = Int(UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-            let payloadLength = Int(UInt32(bigEndian: buffer.loadUnaligned(fromByteOffset: offset + 4, as: UInt32.self)))
+            let (headerLength, payloadLength) = Self.prefix(buffer, at: offset)
             if headerLength > maxHeaderSize {
                 throw FrameError.headerTooLarge(size: headerLength, limit: maxHeaderSize)
             }

@@ -58,7 +58,6 @@ public final class GraphClient: Sendable, RouteResolver {
     /// a thread hop (the one-way latency benchmark does this). Such code must not block: the
     /// loop serves every socket of the process.
     public let eventLoop: EventLoop
-    var loop: EventLoop { eventLoop }
     let channel: PlexusChannel
     let server: PlexusServer
     let delivery = TopicDeliveryService()
@@ -126,7 +125,7 @@ public final class GraphClient: Sendable, RouteResolver {
             if let c = s.channels[address] { return c }
             var config = ClientConfiguration()
             config.maxMessageSize = RemoteLink.maxMessageSize
-            let c = PlexusChannel(host: parsed.host, port: parsed.port, configuration: config, loop: loop)
+            let c = PlexusChannel(host: parsed.host, port: parsed.port, configuration: config, loop: eventLoop)
             s.channels[address] = c
             return c
         }

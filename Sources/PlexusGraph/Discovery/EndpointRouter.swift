@@ -155,7 +155,7 @@ extension GraphClient {
         n.namespace = namespace
         n.component = component
         n.endpoint = endpoint
-        let router = EndpointRouter(name: n, strategy: strategy, loop: loop)
+        let router = EndpointRouter(name: n, strategy: strategy, loop: eventLoop)
         try await router.start(graph)
         return router
     }

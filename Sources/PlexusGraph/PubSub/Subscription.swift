@@ -44,7 +44,7 @@ final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
 
     @usableFromInline
     init(topic: String, capacity: Int, policy: BackpressurePolicy,
-         deliverer: @escaping @Sendable (SubscriberCore<T>, EncodedBatch) async throws -> Int? = { try await $0.deliverBatch($1) }) {
+         deliverer: @escaping @Sendable (SubscriberCore<T>, EncodedBatch) async throws -> Int?) {
         self.topic = topic
         queue = DeliveryQueue(capacity: capacity, policy: policy)
         probe = TopicStatsProbe(topic: topic)
@@ -86,20 +86,6 @@ final class SubscriberCore<T: ProtoMessage>: InboundSubscriber {
         }
         for item in decoded.dropFirst(taken) where !(await queue.push(item).accepted) { return nil }
         return decoded.count
-    }
-
-    /// Queues one message under the subscription's policy; false once the subscription is closed.
-    @inlinable
-    func deliverLocal(_ item: Delivered<T>) async -> Bool {
-        switch queue.offer(item) {
-        case .queued: return true
-        case .dropped:
-            probe.dropped(1)
-            profile.dropped(1)
-            return true
-        case .closed: return false
-        case .full: return await queue.push(item).accepted
-        }
     }
 
     func close() { queue.close() }

@@ -80,12 +80,9 @@ public final class PlexusServer: Sendable {
             connection.loop.execute { connection.forceClose() }
         }
         let closeDeadline = ContinuousClock.now + .seconds(2)
-        while connectionCount > 0 && ContinuousClock.now < closeDeadline {
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        // Handlers still unwinding (cancelled, awaiting an actor, say) resume on their loop:
-        // stopping it first would strand them, and what they hold, forever.
-        while runningHandlers.load(ordering: .acquiring) > 0 && ContinuousClock.now < closeDeadline {
+        // Also wait for handlers still unwinding (cancelled, awaiting an actor, say): they resume
+        // on their loop, and stopping it first would strand them, and what they hold, forever.
+        while connectionCount > 0 || runningHandlers.load(ordering: .acquiring) > 0, ContinuousClock.now < closeDeadline {
             try? await Task.sleep(for: .milliseconds(5))
         }
         if ownsGroup { await group.shutdown() }
