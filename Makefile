@@ -65,34 +65,41 @@ test: test-deps venv check-generated test-swift test-python test-sanitize test-t
 # Tests run on a release build (with testing enabled): the request-plane tests move hundreds of
 # megabytes, which unoptimised code copies byte by byte. The sanitizer run below is a debug build.
 SWIFT_TEST_FLAGS := -c release -Xswiftc -enable-testing --scratch-path .build-test
+# Every test command runs under a time limit (each takes a few minutes): a hung test fails the
+# run in bounded time, naming the test and printing thread backtraces (Scripts/watchdog.sh).
+TEST_TIME_LIMIT ?= 900
+WATCHDOG := bash Scripts/watchdog.sh $(TEST_TIME_LIMIT)
 
 test-swift: deps
 	swift build --build-tests $(SWIFT_TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
-	swift test --skip-build $(SWIFT_TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
+	$(WATCHDOG) swift test --skip-build $(SWIFT_TEST_FLAGS) $(SWIFT_BUILD_FLAGS)
 
 test-python: venv
-	PLEXUS_BIN=$$(swift build $(SWIFT_TEST_FLAGS) --show-bin-path) bash Scripts/test-python.sh
+	PLEXUS_BIN=$$(swift build $(SWIFT_TEST_FLAGS) --show-bin-path) $(WATCHDOG) bash Scripts/test-python.sh
 
 # The event loop and request plane under AddressSanitizer (LeakSanitizer included).
 test-sanitize: test-deps
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0 \
-	  swift test --skip-build --sanitize=address --scratch-path .build-asan \
+	  $(WATCHDOG) swift test --skip-build --sanitize=address --scratch-path .build-asan \
 	    --filter 'PlexusLoopTests|PlexusCodecTests|InteropTests'
 	# The graph too; its memory-bound test measures RSS, which ASan's quarantine inflates.
 	LSAN_OPTIONS=suppressions=$(CURDIR)/Tests/lsan-suppressions.txt:print_suppressions=0 \
-	  swift test --skip-build --sanitize=address --scratch-path .build-asan \
+	  $(WATCHDOG) swift test --skip-build --sanitize=address --scratch-path .build-asan \
 	    --filter 'GraphEndToEndTests|GraphReliabilityTests|ProfilerTests|EncodedBatchTests|GraphClientConnectTests' \
 	    --skip testSubscriberThatNeverReadsKeepsPublisherMemoryBounded
 
-# The loop and the request plane under ThreadSanitizer. Left to the release and ASan runs: the
-# 256 MiB flow-control test (minutes under TSan) and the 8 MiB two-loop echo, which stalls
-# under TSan only (an open investigation, see the closing note of issue 4).
+# The loop, the request plane and the graph (server, client, pub/sub in one process) under
+# ThreadSanitizer. Left to the release and ASan runs: the 256 MiB flow-control test and the
+# 8 MiB two-loop echo (minutes under TSan), and the tests that start other processes
+# (GraphReliabilityTests): one TSan run of them stalled CI until its time limit, not reproduced
+# in 60 local runs since; a TSan process spawning children can deadlock in the spawn itself
+# (google/sanitizers#945, #1400), the likeliest cause we know of.
 test-tsan: test-deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=suppressions=$(CURDIR)/Tests/tsan-suppressions.txt \
-	  swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-	    --filter 'PlexusLoopTests|InteropTests|CallTests|ConnectionTests|FlowControlTests|GraphEndToEndTests|GraphReliabilityTests|ProfilerTests' \
+	  $(WATCHDOG) swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+	    --filter 'PlexusLoopTests|InteropTests|CallTests|ConnectionTests|FlowControlTests|GraphEndToEndTests|ProfilerTests' \
 	    --skip testFlowControlBoundsServerMemoryUnderASlowReader \
 	    --skip testEchoOfManyCoalescedWritesAndALargeTransfer
 

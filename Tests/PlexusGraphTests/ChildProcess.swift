@@ -51,9 +51,16 @@ final class ChildProcess: @unchecked Sendable {
 
     func signal(_ sig: Int32) { kill(process.processIdentifier, sig) }
 
+    /// Kills the process and waits (at most 10 s) for Foundation to see it exit. Not
+    /// `waitUntilExit()`: that spins the calling thread's run loop with no bound, and a test's
+    /// teardown must not be able to stall the whole run.
     func stop() {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        let deadline = ContinuousClock.now + .seconds(10)
+        while process.isRunning && ContinuousClock.now < deadline { usleep(5_000) }
+        if process.isRunning {
+            FileHandle.standardError.write(Data("warning: \(process.executableURL?.lastPathComponent ?? "?") (pid \(process.processIdentifier)) not seen to exit 10 s after SIGKILL\n".utf8))
+        }
     }
 
     func waitForExit(timeout: Duration = .seconds(20)) async throws -> Int32 {

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Runs a test command with a time limit, so that a hung test fails the run in bounded time and
+# says where it hung instead of stalling CI:
+#   bash Scripts/watchdog.sh SECONDS command [args...]
+# On expiry it names the command, prints the backtraces of every thread of each test process
+# still running (with gdb when installed), kills the command and every process it started
+# (test peers in their own process groups included) and exits 124. XCTest flushes each
+# "Test Case '...' started" line, so the last such line above the report names the hung test.
+set -uo pipefail
+limit=$1
+shift
+
+"$@" &
+pid=$!
+
+# Every descendant of $1, children first walked through /proc (no procps needed).
+descendants() {
+    local parent=$1 status child
+    for status in /proc/[0-9]*/status; do
+        child=${status#/proc/}
+        child=${child%/status}
+        if [ "$(awk '/^PPid:/ { print $2 }' "$status" 2>/dev/null)" = "$parent" ]; then
+            echo "$child"
+            descendants "$child"
+        fi
+    done
+}
+
+deadline=$((SECONDS + limit))
+while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+        echo "error: '$*' was still running after ${limit} s: a test hung." >&2
+        echo "The last \"Test Case '...' started\" line above names it; thread backtraces follow." >&2
+        all=$(descendants "$pid")
+        for p in $all; do
+            name=$(cat "/proc/$p/comm" 2>/dev/null || true)
+            case $name in
+            *xctest* | *Package* | plexus* | python*)
+                echo "--- threads of $p ($name) ---" >&2
+                if command -v gdb >/dev/null; then
+                    timeout 120 gdb -p "$p" -batch -nx -iex 'set auto-load off' -ex 'thread apply all bt 30' 2>&1 | grep -v '^\[New LWP' | head -n 600 >&2 || true
+                else
+                    echo "(gdb is not installed: no backtraces)" >&2
+                fi
+                ;;
+            esac
+        done
+        kill -9 $all "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+        exit 124
+    fi
+    sleep 2
+done
+wait "$pid"
