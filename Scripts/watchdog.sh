@@ -3,9 +3,10 @@
 # says where it hung instead of stalling CI:
 #   bash Scripts/watchdog.sh SECONDS command [args...]
 # On expiry it names the command, prints the backtraces of every thread of each test process
-# still running (with gdb when installed), kills the command and every process it started
-# (test peers in their own process groups included) and exits 124. XCTest flushes each
-# "Test Case '...' started" line, so the last such line above the report names the hung test.
+# still running (with gdb when installed), kills the test processes (then `swift test` prints
+# what it still held of their output: the last "Test Case '...' started" line names the hung
+# test), then the command and every process it started (test peers in their own process groups
+# included), and exits 124.
 set -uo pipefail
 limit=$1
 shift
@@ -30,7 +31,7 @@ deadline=$((SECONDS + limit))
 while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS >= deadline)); then
         echo "error: '$*' was still running after ${limit} s: a test hung." >&2
-        echo "The last \"Test Case '...' started\" line above names it; thread backtraces follow." >&2
+        echo "Thread backtraces follow; then the test processes are stopped, and the last \"Test Case '...' started\" line printed names the hung test." >&2
         all=$(descendants "$pid")
         for p in $all; do
             name=$(cat "/proc/$p/comm" 2>/dev/null || true)
@@ -45,8 +46,17 @@ while kill -0 "$pid" 2>/dev/null; do
                 ;;
             esac
         done
-        kill -9 $all "$pid" 2>/dev/null
+        # The test processes first: `swift test` then reports and flushes the output it holds
+        # (it relays XCTest's lines in buffered chunks), so the hung test's name is printed.
+        for p in $all; do
+            case $(cat "/proc/$p/comm" 2>/dev/null) in
+            *xctest* | *Package* | plexus* | python*) kill -9 "$p" 2>/dev/null ;;
+            esac
+        done
+        for _ in $(seq 1 15); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+        kill -9 $(descendants "$pid") "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
+        echo "error: '$*' was stopped after ${limit} s: the last \"Test Case '...' started\" line above names the test that hung." >&2
         exit 124
     fi
     sleep 2

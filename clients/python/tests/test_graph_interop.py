@@ -131,6 +131,7 @@ def test_settings_update_from_python_applied_by_swift_owner(graph_address):
 
 
 def test_python_member_re_registers_after_a_graph_server_restart():
+    """Its subscription and endpoint come back: the graph server learns them again."""
     import random
     port = random.randint(41000, 49000)
 
@@ -146,6 +147,7 @@ def test_python_member_re_registers_after_a_graph_server_restart():
         nonlocal server
         graph = await GraphClient.connect("py-survivor", address=address)
         samples = await graph.subscribe("after-restart", pb.Sample)
+        await graph.register_endpoint("ns", "py", "work")
         first_id = graph.process_id
         server.kill()
         server.wait(timeout=10)
@@ -163,6 +165,13 @@ def test_python_member_re_registers_after_a_graph_server_restart():
         got = [(await samples.get(timeout=20)).index for _ in range(3)]
         assert got == [1, 2, 3]
         assert publisher.wait(timeout=20) == 0
+        # Its endpoint was announced again too.
+        for _ in range(250):
+            instances = await graph.resolve("ns", "py", "work")
+            if instances:
+                break
+            await asyncio.sleep(0.02)
+        assert [i.process_id for i in instances] == [first_id]
         await graph.close()
     try:
         asyncio.run(asyncio.wait_for(run(), 60))

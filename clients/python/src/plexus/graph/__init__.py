@@ -17,11 +17,16 @@ import time
 
 from plexus.channel import Channel
 from plexus.control.v1 import control_pb2
+from plexus.graph import control
+from plexus.graph.control import ControlError
+from plexus.graph.fields import apply_field, field_value
+from plexus.graph.profiling import Profiler
 from plexus.graph.v1 import graph_pb2, pubsub_pb2
-from plexus.rpc.v1 import status_pb2
 from plexus.server import Server
-from plexus.settings.v1 import value_pb2
 from plexus.status import RpcError, StatusCode
+
+__all__ = ["GraphClient", "Publisher", "Subscription", "ControlError", "Profiler", "apply_field", "field_value",
+           "graph_address"]
 
 SERVICE = "/plexus.graph.v1.GraphService/"
 DELIVER = "/plexus.graph.v1.TopicDelivery/Deliver"
@@ -34,48 +39,6 @@ def graph_address(address=None):
     if not port.isdigit():
         raise ValueError(f"graph address {text!r} is not host:port (e.g. {DEFAULT_ADDRESS})")
     return host or "127.0.0.1", int(port)
-
-
-def field_value(value):
-    """A Python value as a plexus.settings.v1.FieldValue."""
-    if isinstance(value, value_pb2.FieldValue):
-        return value
-    if isinstance(value, bool):
-        return value_pb2.FieldValue(bool_value=value)
-    if isinstance(value, int):
-        return value_pb2.FieldValue(int_value=value) if value < 2 ** 63 else value_pb2.FieldValue(uint_value=value)
-    if isinstance(value, float):
-        return value_pb2.FieldValue(double_value=value)
-    if isinstance(value, str):
-        return value_pb2.FieldValue(string_value=value)
-    if isinstance(value, (bytes, bytearray)):
-        return value_pb2.FieldValue(bytes_value=bytes(value))
-    if isinstance(value, (list, tuple)):
-        return value_pb2.FieldValue(list=value_pb2.FieldValueList(values=[field_value(v) for v in value]))
-    if hasattr(value, "SerializeToString"):
-        return value_pb2.FieldValue(message_value=value.SerializeToString())
-    raise TypeError(f"no FieldValue for {type(value).__name__}")
-
-
-def apply_field(message, path, value):
-    """Sets `path` (a top-level field name) of a protobuf message from a FieldValue."""
-    field = message.DESCRIPTOR.fields_by_name.get(path)
-    if field is None:
-        raise ValueError(f"{message.DESCRIPTOR.full_name} has no field {path!r}")
-    kind = value.WhichOneof("kind")
-    raw = getattr(value, kind)
-    if kind == "enum_name":
-        raw = field.enum_type.values_by_name[raw].number
-    elif kind == "message_value":
-        sub = getattr(message, path)
-        sub.Clear()
-        sub.MergeFromString(raw)
-        return
-    elif kind == "list":
-        del getattr(message, path)[:]
-        getattr(message, path).extend(getattr(v, v.WhichOneof("kind")) for v in raw.values)
-        return
-    setattr(message, path, raw)
 
 
 class Subscription:
@@ -91,10 +54,18 @@ class Subscription:
         self.subscriber_id = 0
 
     async def put(self, message):
-        if self.policy == graph_pb2.DROP_OLDEST and self.queue.full():
-            self.queue.get_nowait()
-            self.dropped += 1
-        await self.queue.put(message)
+        """Queues `message`; returns the nanoseconds spent waiting for room (`block` policy)."""
+        if self.queue.full():
+            if self.policy == graph_pb2.DROP_OLDEST:
+                self.queue.get_nowait()
+                self.dropped += 1
+                self.graph.profiler.dropped(self.topic)
+            else:
+                start = time.perf_counter_ns()
+                await self.queue.put(message)
+                return time.perf_counter_ns() - start
+        self.queue.put_nowait(message)
+        return 0
 
     def __aiter__(self):
         return self
@@ -136,13 +107,21 @@ class _Link:
         finally:
             self.dead = True
 
-    async def offer(self, message, policy):
+    async def offer(self, message, policy, profiler):
+        """Queues `message`; returns the nanoseconds spent waiting for room (`block` policy)."""
         if self.dead:
-            return
-        if policy == graph_pb2.DROP_OLDEST and self.queue.full():
-            self.queue.get_nowait()
-            self.dropped += 1
-        await self.queue.put(message)
+            return 0
+        if self.queue.full():
+            if policy == graph_pb2.DROP_OLDEST:
+                self.queue.get_nowait()
+                self.dropped += 1
+                profiler.dropped(self.route.topic)
+            else:
+                start = time.perf_counter_ns()
+                await self.queue.put(message)
+                return time.perf_counter_ns() - start
+        self.queue.put_nowait(message)
+        return 0
 
 
 class Publisher:
@@ -175,13 +154,18 @@ class Publisher:
 
     async def publish(self, message):
         self.sequence += 1
+        start = time.perf_counter_ns()
+        now = time.time_ns()
+        profiler = self.graph.profiler
         encoded = None
+        waited = 0
         for link in list(self.links.values()):
             if isinstance(link, Subscription):
-                await link.put(message)
+                waited += await link.put(message)
+                profiler.received(self.topic, self.sequence, 0, now)
                 continue
             if encoded is None:
-                encoded = pubsub_pb2.TopicMessage(sequence=self.sequence, publish_unix_nanos=time.time_ns(),
+                encoded = pubsub_pb2.TopicMessage(sequence=self.sequence, publish_unix_nanos=now,
                                                   payload=message.SerializeToString())
             if link.dead:
                 # The subscriber's stream failed (restarting, not yet known there): reconnect
@@ -189,15 +173,21 @@ class Publisher:
                 if time.monotonic() - link.created > 0.2:
                     self.links[link.route.subscriber_id] = _Link(self.graph, link.route, self)
                 continue
-            await link.offer(encoded, link.route.policy)
+            waited += await link.offer(encoded, link.route.policy, profiler)
+        size = len(encoded.payload) if encoded is not None else 0
+        profiler.published(self.topic, self.sequence, size, waited, time.perf_counter_ns() - start)
 
 
 class GraphClient:
     """This process's membership in a Plexus graph."""
 
-    def __init__(self, name, units, address):
+    def __init__(self, name, units, address, operations=None):
         self.name = name
         self.units = list(units)
+        #: Handlers of user-defined operations by name (see plexus.graph.control).
+        self.operations = dict(operations or {})
+        #: This process's topic counters, latencies and traces (answered to `plexus profile`).
+        self.profiler = Profiler()
         self.host, self.port = graph_address(address)
         self.channel = Channel(self.host, self.port, reconnect=True, max_backoff=1.0)
         self.server = Server()
@@ -206,27 +196,38 @@ class GraphClient:
         self._subscriptions = {}
         self._settings = {}
         self._channels = {}
-        self._tasks = []
+        self._edges = []
+        self._endpoints = []
+        self._tasks = set()
         self._session = None
 
     @classmethod
-    async def connect(cls, name, units=(), address=None):
+    async def connect(cls, name, units=(), address=None, operations=None):
         """Registers with the graph server; raises RpcError(ALREADY_EXISTS) on a unit collision.
         The session is kept alive, and re-established (with everything this process declared)
-        after the graph server restarts."""
-        self = cls(name, units, address)
+        after the graph server restarts. `operations` maps user-defined operation names to
+        handlers `f(payload: Any) -> message | Any | None` (plain or async) that other processes
+        call through the graph server (`process_request(unit, custom=...)`)."""
+        self = cls(name, units, address, operations)
         self.server.add_client_streaming(DELIVER, pubsub_pb2.TopicBatch, self._deliver)
         await self.server.start()
         await self.channel.connect()
         await self._open_session()
-        self._tasks.append(asyncio.ensure_future(self._keep_session()))
+        self._spawn(self._keep_session())
         return self
+
+    def _spawn(self, coroutine):
+        """Runs `coroutine` as a task this client cancels on close (forgotten once it ends)."""
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _open_session(self):
         self._session = self.channel.bidi(SERVICE + "Session", graph_pb2.SessionEvent)
         info = graph_pb2.ProcessInfo(name=self.name, pid=os.getpid(), host=socket.gethostname(), language="python",
                                      address=self.server.address, units=self.units,
-                                     previous_process_id=self.process_id)
+                                     previous_process_id=self.process_id, custom_operations=sorted(self.operations))
         await self._session.write(graph_pb2.SessionRequest(register=graph_pb2.Register(process=info)))
         first = await self._session.read()
         if first is None:
@@ -276,10 +277,16 @@ class GraphClient:
                 max_in_flight=sub.queue.maxsize, policy=sub.policy), graph_pb2.AddSubscriberResponse)
             sub.subscriber_id = r.subscriber_id
             self._subscriptions[r.subscriber_id] = sub
+        for from_topic, to_topic in self._edges:
+            await self._call("Connect", graph_pb2.ConnectRequest(from_topic=from_topic, to_topic=to_topic,
+                                                                 process_id=self.process_id), graph_pb2.ConnectResponse)
         for unit, owned in self._settings.items():
             await self._call("DeclareSettings", graph_pb2.DeclareSettingsRequest(
                 process_id=self.process_id, unit=unit, schema=owned.schema, value=owned.value.SerializeToString()),
                 graph_pb2.DeclareSettingsResponse)
+        for request in self._endpoints:
+            request.process_id = self.process_id
+            await self._call("RegisterEndpoint", request, graph_pb2.RegisterEndpointResponse)
 
     async def _heartbeats(self, interval):
         while True:
@@ -297,44 +304,10 @@ class GraphClient:
                     self._pending_routes = getattr(self, "_pending_routes", {})
                     self._pending_routes[event.routes.publisher_id] = event.routes.routes
             elif which == "control_request":
-                self._tasks.append(asyncio.ensure_future(self._control(event.control_request)))
+                self._spawn(self._control(event.control_request))
 
     async def _control(self, request):
-        response = control_pb2.ProcessControlResponse(request_id=request.request_id, unit=request.unit)
-        op = request.WhichOneof("operation")
-        try:
-            if op == "ping":
-                response.ping.payload = request.ping.payload
-                response.ping.process_time_unix_nanos = time.time_ns()
-            elif op == "get_process_stats":
-                response.process_stats.pid = os.getpid()
-                response.process_stats.host = socket.gethostname()
-                response.process_stats.units.extend(self.units)
-            elif op in ("update_setting_field", "apply_settings"):
-                owned = self._settings.get(request.unit)
-                if owned is None:
-                    response.error_code = status_pb2.HANDLER_NOT_CONFIGURED
-                    response.error_message = f"unit {request.unit!r} has no settings owner in this process"
-                else:
-                    new = owned.value.__class__()
-                    new.CopyFrom(owned.value)
-                    if op == "apply_settings":
-                        new = owned.value.__class__.FromString(request.apply_settings.settings)
-                    else:
-                        apply_field(new, request.update_setting_field.field_path, request.update_setting_field.value)
-                    if owned.on_update:
-                        result = owned.on_update(new)
-                        if asyncio.iscoroutine(result):
-                            await result
-                    owned.value = new
-                    getattr(response, op).settings = new.SerializeToString()
-            else:
-                response.error_code = status_pb2.UNSUPPORTED_OPERATION
-                response.error_message = f"the Python client does not implement {op}"
-        except Exception as error:  # noqa: BLE001 - reported to the requester
-            response.ClearField("result")
-            response.error_code = status_pb2.HANDLER_ERROR
-            response.error_message = repr(error)
+        response = await control.answer(self, request)
         await self._session.write(graph_pb2.SessionRequest(control_reply=graph_pb2.ControlReply(response=response)))
 
     async def _deliver(self, requests, metadata):
@@ -362,7 +335,9 @@ class GraphClient:
             raise RpcError(StatusCode.FAILED_PRECONDITION, f"subscriber {sid} takes {expected}, not {type_name}")
         count = 0
         async for batch in requests:
-            subscription.dropped += batch.dropped
+            if batch.dropped:
+                subscription.dropped += batch.dropped
+                self.profiler.dropped(subscription.topic, batch.dropped)
             for m in batch.messages:
                 try:
                     message = subscription.type.FromString(m.payload)
@@ -371,6 +346,7 @@ class GraphClient:
                                    f"topic '{subscription.topic}': a message does not decode as {expected} ({error}); "
                                    "the publisher sent another type or corrupt bytes")
                 await subscription.put(message)
+                self.profiler.received(subscription.topic, m.sequence, len(m.payload), m.publish_unix_nanos)
                 count += 1
         return pubsub_pb2.DeliverSummary(messages=count)
 
@@ -410,6 +386,38 @@ class GraphClient:
     async def connect_topics(self, from_topic, to_topic):
         await self._call("Connect", graph_pb2.ConnectRequest(from_topic=from_topic, to_topic=to_topic,
                                                              process_id=self.process_id), graph_pb2.ConnectResponse)
+        self._edges.append((from_topic, to_topic))
+
+    # Discovery and process control
+
+    async def register_endpoint(self, namespace, component, endpoint, address="", metadata=None):
+        """Announces that this process serves namespace/component/endpoint (at `address`, or
+        this process's own Plexus server when empty); returns the EndpointInstance. It goes away
+        when the process leaves the graph, and is announced again after a graph-server restart."""
+        request = graph_pb2.RegisterEndpointRequest(
+            process_id=self.process_id, address=address, metadata=metadata or {},
+            name=graph_pb2.EndpointName(namespace=namespace, component=component, endpoint=endpoint))
+        instance = (await self._call("RegisterEndpoint", request, graph_pb2.RegisterEndpointResponse)).instance
+        self._endpoints.append(request)
+        return instance
+
+    async def resolve(self, namespace="", component="", endpoint=""):
+        """The live instances of an endpoint (empty parts match everything)."""
+        name = graph_pb2.EndpointName(namespace=namespace, component=component, endpoint=endpoint)
+        return list((await self._call("Resolve", graph_pb2.ResolveRequest(name=name), graph_pb2.ResolveResponse)).instances)
+
+    async def process_request(self, unit, timeout=None, **operation):
+        """Runs one operation in the process that owns `unit`, routed through the graph server:
+        `ping=PingRequest()`, `get_process_stats=...`, `get_profiling_snapshot=...`,
+        `custom=CustomOperation(name=..., payload=...)`, ... (plexus.control.v1). Returns the
+        ProcessControlResponse; raises ControlError with the routing code when it failed."""
+        request = control_pb2.ProcessControlRequest(unit=unit, **operation)
+        if timeout:
+            request.timeout.FromNanoseconds(int(timeout * 1e9))
+        response = await self._call("ProcessRequest", request, control_pb2.ProcessControlResponse)
+        if response.error_code:
+            raise ControlError(response.error_code, response.error_message)
+        return response
 
     # Settings
 
@@ -464,7 +472,7 @@ class GraphClient:
         return (await self._call("ListProcesses", graph_pb2.ListProcessesRequest(), graph_pb2.ListProcessesResponse)).processes
 
     async def close(self):
-        for task in self._tasks:
+        for task in list(self._tasks):
             task.cancel()
         for publisher in self._publishers.values():
             for link in publisher.links.values():
