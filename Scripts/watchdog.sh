@@ -39,7 +39,7 @@ while kill -0 "$pid" 2>/dev/null; do
             *xctest* | *Package* | plexus* | python*)
                 echo "--- threads of $p ($name) ---" >&2
                 if command -v gdb >/dev/null; then
-                    timeout 120 gdb -p "$p" -batch -nx -iex 'set auto-load off' -ex 'thread apply all bt 30' 2>&1 | grep -v '^\[New LWP' | head -n 600 >&2 || true
+                    timeout 120 gdb -p "$p" -batch -nx -iex 'set auto-load off' -ex 'thread apply all bt 30' 2>&1 | grep -v -e '^\[New LWP' -e '^During symbol reading' -e '^warning: ' | head -n 600 >&2 || true
                 else
                     echo "(gdb is not installed: no backtraces)" >&2
                 fi
