@@ -2,6 +2,7 @@
 Swift publisher feeds it, another member calls its operations through the graph server, and the
 Swift CLI (`plexus profile`) reads its statistics."""
 import asyncio
+import socket
 import subprocess
 
 import pytest
@@ -12,6 +13,7 @@ from plexus.graph import ControlError, GraphClient
 from plexus.graph.profiling import LatencyHistogram
 from plexus.profiling.v1 import profiling_pb2
 from plexus.rpc.v1 import status_pb2
+from plexus.status import RpcError, StatusCode
 from plexus.testing.v1 import graph_test_pb2 as pb
 
 from test_graph_interop import binary, graph_address, swift_peer  # noqa: F401 - the fixture
@@ -124,3 +126,58 @@ def test_latency_histogram_percentiles_are_within_three_percent():
     for v in (5, 5, 7):
         exact.record(v)
     assert exact.percentiles(0.5, 1.0) == [5, 7]
+
+
+def test_endpoint_router_spreads_calls_and_drops_an_instance_that_leaves(graph_address):
+    """Two members serve one endpoint on their own Plexus servers; a router round-robins calls
+    between them, and only the survivor gets calls once the other leaves the graph."""
+    method = "/plexus.testing.v1.Echo/Who"
+
+    async def member(name):
+        graph = await GraphClient.connect(name, address=graph_address)
+
+        async def who(request, metadata):
+            return pb.Sample(index=request.index, text=name)
+        graph.server.add_unary(method, pb.Sample, who)
+        await graph.register_endpoint("dyn", "echo", "who")
+        return graph
+
+    async def run():
+        a, b = await member("a"), await member("b")
+        caller = await GraphClient.connect("caller", address=graph_address)
+        router = await caller.endpoint_router("dyn", "echo", "who")
+        assert sorted(i.process_id for i in router.instances) == sorted([a.process_id, b.process_id])
+
+        async def ask(i):
+            return (await router.call(lambda channel: channel.unary(method, pb.Sample(index=i), pb.Sample))).text
+        answers = [await ask(i) for i in range(6)]
+        assert sorted(answers) == ["a"] * 3 + ["b"] * 3 and answers[0] != answers[1]
+        # An instance nobody serves any more (its port closed): calls fail over to the others.
+        closed = socket.socket()
+        closed.bind(("127.0.0.1", 0))
+        dead = await b.register_endpoint("dyn", "echo", "who", address="127.0.0.1:%d" % closed.getsockname()[1])
+        closed.close()
+        for _ in range(250):
+            if len(router.instances) == 3:
+                break
+            await asyncio.sleep(0.02)
+        assert dead.instance_id in {i.instance_id for i in router.instances}
+        assert set([await ask(i) for i in range(6)]) == {"a", "b"}
+        await a.close()
+        for _ in range(250):
+            if all(i.process_id == b.process_id for i in router.instances):
+                break
+            await asyncio.sleep(0.02)
+        assert {i.process_id for i in router.instances} == {b.process_id}
+        assert [await ask(i) for i in range(4)] == ["b"] * 4
+        await b.close()
+        for _ in range(250):
+            if not router.instances:
+                break
+            await asyncio.sleep(0.02)
+        with pytest.raises(RpcError) as none:
+            await ask(0)
+        assert none.value.code == StatusCode.UNAVAILABLE
+        await router.close()
+        await caller.close()
+    asyncio.run(asyncio.wait_for(run(), 60))

@@ -19,14 +19,15 @@ from plexus.channel import Channel
 from plexus.control.v1 import control_pb2
 from plexus.graph import control
 from plexus.graph.control import ControlError
+from plexus.graph.discovery import EndpointRouter
 from plexus.graph.fields import apply_field, field_value
 from plexus.graph.profiling import Profiler
 from plexus.graph.v1 import graph_pb2, pubsub_pb2
 from plexus.server import Server
 from plexus.status import RpcError, StatusCode
 
-__all__ = ["GraphClient", "Publisher", "Subscription", "ControlError", "Profiler", "apply_field", "field_value",
-           "graph_address"]
+__all__ = ["GraphClient", "Publisher", "Subscription", "ControlError", "EndpointRouter", "Profiler", "apply_field",
+           "field_value", "graph_address"]
 
 SERVICE = "/plexus.graph.v1.GraphService/"
 DELIVER = "/plexus.graph.v1.TopicDelivery/Deliver"
@@ -405,6 +406,14 @@ class GraphClient:
         """The live instances of an endpoint (empty parts match everything)."""
         name = graph_pb2.EndpointName(namespace=namespace, component=component, endpoint=endpoint)
         return list((await self._call("Resolve", graph_pb2.ResolveRequest(name=name), graph_pb2.ResolveResponse)).instances)
+
+    async def endpoint_router(self, namespace, component, endpoint, strategy="round_robin"):
+        """A router over the live instances of an endpoint (see plexus.graph.discovery), once
+        it has the current set."""
+        router = EndpointRouter(self, graph_pb2.EndpointName(namespace=namespace, component=component, endpoint=endpoint),
+                                strategy)
+        await router.ready()
+        return router
 
     async def process_request(self, unit, timeout=None, **operation):
         """Runs one operation in the process that owns `unit`, routed through the graph server:
