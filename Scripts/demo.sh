@@ -59,6 +59,8 @@ pub_pid=$!
 sleep 0.8
 echo "   -- topology while the pipeline runs --"
 "$BIN/plexus" topology | sed 's/^/   /'
+echo "   -- per-process statistics (plexus profile), Swift and Python members alike --"
+"$BIN/plexus" profile | sed 's/^/   /'
 wait "$pub_pid" "$sub_pid"
 sed 's/^/   swift publisher: /' "$work/pub.out"
 sed 's/^/   python subscriber: /' "$work/sub.out"
