@@ -108,8 +108,9 @@ final class GraphReliabilityTests: XCTestCase {
     }
 
     func testGraphServerRestartMembersReRegisterWithoutDuplicates() async throws {
-        let port = Int.random(in: 30_000...40_000)
-        var (server, address) = try await Binaries.graphServer(port: port)
+        // The OS picks the first port (a random fixed one may be taken); the restart reuses it.
+        var (server, address) = try await Binaries.graphServer()
+        let port = try GraphAddress(parsing: address).port
         let owner = try Binaries.peer(["own", "--unit", "filter"], graph: address)
         let sub = try Binaries.peer(["subscribe", "--topic", "t", "--count", "2"], graph: address)
         defer { owner.stop(); sub.stop() }

@@ -132,16 +132,15 @@ def test_settings_update_from_python_applied_by_swift_owner(graph_address):
 
 def test_python_member_re_registers_after_a_graph_server_restart():
     """Its subscription and endpoint come back: the graph server learns them again."""
-    import random
-    port = random.randint(41000, 49000)
-
-    def serve():
+    def serve(port):
         process = subprocess.Popen([binary("plexus"), "graph", "serve", "--port", str(port)], stdout=subprocess.PIPE, text=True)
-        assert process.stdout.readline().startswith("listening on ")
-        return process
+        line = process.stdout.readline()
+        assert line.startswith("listening on "), line
+        return process, line.split()[-1]
 
-    server = serve()
-    address = f"127.0.0.1:{port}"
+    # The OS picks the first port (a random fixed one may be taken); the restart reuses it.
+    server, address = serve(0)
+    port = int(address.rpartition(":")[2])
 
     async def run():
         nonlocal server
@@ -151,7 +150,7 @@ def test_python_member_re_registers_after_a_graph_server_restart():
         first_id = graph.process_id
         server.kill()
         server.wait(timeout=10)
-        server = serve()
+        server, _ = serve(port)
         for _ in range(300):
             try:
                 if any(p.process_id == first_id for p in await graph.processes()):

@@ -42,6 +42,22 @@ def graph_address(address=None):
     return host or "127.0.0.1", int(port)
 
 
+async def _enqueue(queue, message, drop_oldest, on_drop):
+    """Queues `message` under a subscription's policy: with drop-oldest a full queue loses its
+    oldest message (`on_drop()` counts it), with block it waits for room. Returns the
+    nanoseconds spent waiting."""
+    if queue.full():
+        if drop_oldest:
+            queue.get_nowait()
+            on_drop()
+        else:
+            start = time.perf_counter_ns()
+            await queue.put(message)
+            return time.perf_counter_ns() - start
+    queue.put_nowait(message)
+    return 0
+
+
 class Subscription:
     """Messages of one subscription (async iterator). `dropped` counts drop-oldest losses."""
 
@@ -56,17 +72,11 @@ class Subscription:
 
     async def put(self, message):
         """Queues `message`; returns the nanoseconds spent waiting for room (`block` policy)."""
-        if self.queue.full():
-            if self.policy == graph_pb2.DROP_OLDEST:
-                self.queue.get_nowait()
-                self.dropped += 1
-                self.graph.profiler.dropped(self.topic)
-            else:
-                start = time.perf_counter_ns()
-                await self.queue.put(message)
-                return time.perf_counter_ns() - start
-        self.queue.put_nowait(message)
-        return 0
+        return await _enqueue(self.queue, message, self.policy == graph_pb2.DROP_OLDEST, self._count_drop)
+
+    def _count_drop(self):
+        self.dropped += 1
+        self.graph.profiler.dropped(self.topic)
 
     def __aiter__(self):
         return self
@@ -112,17 +122,11 @@ class _Link:
         """Queues `message`; returns the nanoseconds spent waiting for room (`block` policy)."""
         if self.dead:
             return 0
-        if self.queue.full():
-            if policy == graph_pb2.DROP_OLDEST:
-                self.queue.get_nowait()
-                self.dropped += 1
-                profiler.dropped(self.route.topic)
-            else:
-                start = time.perf_counter_ns()
-                await self.queue.put(message)
-                return time.perf_counter_ns() - start
-        self.queue.put_nowait(message)
-        return 0
+
+        def count_drop():
+            self.dropped += 1
+            profiler.dropped(self.route.topic)
+        return await _enqueue(self.queue, message, policy == graph_pb2.DROP_OLDEST, count_drop)
 
 
 class Publisher:
