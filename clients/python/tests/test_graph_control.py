@@ -181,3 +181,24 @@ def test_endpoint_router_spreads_calls_and_drops_an_instance_that_leaves(graph_a
         await router.close()
         await caller.close()
     asyncio.run(asyncio.wait_for(run(), 60))
+
+
+def test_drop_oldest_python_subscriber_keeps_the_newest_and_counts_every_drop(graph_address):
+    """A Python subscriber that does not read, with drop-oldest and room for 4: the Swift
+    publisher never waits, the 4 newest messages are kept, and every other one is counted as
+    dropped (on either side of the stream) in the subscription and in the profile."""
+    async def run():
+        graph = await GraphClient.connect("py-lossy", units=["lossy"], address=graph_address)
+        samples = await graph.subscribe("lossy", pb.Sample, max_in_flight=4, policy="drop_oldest")
+        publisher = swift_peer(graph_address, "publish", "--topic", "lossy", "--count", "200")
+        assert await asyncio.get_running_loop().run_in_executor(None, lambda: publisher.wait(timeout=30)) == 0
+        for _ in range(250):
+            if samples.dropped == 196:
+                break
+            await asyncio.sleep(0.02)
+        assert [(await samples.get(timeout=5)).index for _ in range(4)] == [197, 198, 199, 200]
+        assert samples.dropped == 196
+        snapshot = graph.profiler.snapshot(graph.process_id, graph.name)
+        assert {t.topic: t.messages_dropped for t in snapshot.topics}["lossy"] == 196
+        await graph.close()
+    asyncio.run(asyncio.wait_for(run(), 60))

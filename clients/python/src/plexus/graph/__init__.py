@@ -95,6 +95,7 @@ class _Link:
         self.route = route
         self.queue = asyncio.Queue(maxsize=max(1, route.max_in_flight))
         self.dropped = 0
+        self.profiler = graph.profiler
         self.dead = False
         self.created = time.monotonic()
         self.task = asyncio.ensure_future(self._run(graph, publisher))
@@ -118,15 +119,15 @@ class _Link:
         finally:
             self.dead = True
 
-    async def offer(self, message, policy, profiler):
+    async def offer(self, message, policy):
         """Queues `message`; returns the nanoseconds spent waiting for room (`block` policy)."""
         if self.dead:
             return 0
+        return await _enqueue(self.queue, message, policy == graph_pb2.DROP_OLDEST, self._count_drop)
 
-        def count_drop():
-            self.dropped += 1
-            profiler.dropped(self.route.topic)
-        return await _enqueue(self.queue, message, policy == graph_pb2.DROP_OLDEST, count_drop)
+    def _count_drop(self):
+        self.dropped += 1
+        self.profiler.dropped(self.route.topic)
 
 
 class Publisher:
@@ -178,7 +179,7 @@ class Publisher:
                 if time.monotonic() - link.created > 0.2:
                     self.links[link.route.subscriber_id] = _Link(self.graph, link.route, self)
                 continue
-            waited += await link.offer(encoded, link.route.policy, profiler)
+            waited += await link.offer(encoded, link.route.policy)
         size = len(encoded.payload) if encoded is not None else 0
         profiler.published(self.topic, self.sequence, size, waited, time.perf_counter_ns() - start)
 
