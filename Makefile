@@ -93,8 +93,8 @@ test-sanitize: test-deps
 # ThreadSanitizer. Left to the release and ASan runs: the 256 MiB flow-control test and the
 # 8 MiB two-loop echo (minutes under TSan), and the tests that start other processes
 # (GraphReliabilityTests): one TSan run of them stalled CI until its time limit, not reproduced
-# in 60 local runs since; a TSan process spawning children can deadlock in the spawn itself
-# (google/sanitizers#945, #1400), the likeliest cause we know of.
+# in over 70 local TSan runs since. A TSan process spawning children can deadlock in the spawn
+# itself (google/sanitizers#945, #1400): the likeliest cause we know of.
 test-tsan: test-deps
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=suppressions=$(CURDIR)/Tests/tsan-suppressions.txt \
