@@ -417,7 +417,11 @@ class GraphClient:
         it has the current set."""
         router = EndpointRouter(self, graph_pb2.EndpointName(namespace=namespace, component=component, endpoint=endpoint),
                                 strategy)
-        await router.ready()
+        try:
+            await router.ready()
+        except BaseException:
+            await router.close()
+            raise
         return router
 
     async def process_request(self, unit, timeout=None, **operation):

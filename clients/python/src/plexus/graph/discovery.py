@@ -39,8 +39,14 @@ class EndpointRouter:
         return list(self._instances.values())
 
     async def ready(self, timeout=5.0):
-        """Waits for the graph server's first answer (the current set of instances)."""
-        await asyncio.wait_for(self._watched.wait(), timeout)
+        """Waits for the graph server's first answer (the current set of instances); raises
+        RpcError(UNAVAILABLE) when it does not come within `timeout` seconds."""
+        try:
+            await asyncio.wait_for(self._watched.wait(), timeout)
+        except asyncio.TimeoutError:
+            raise RpcError(StatusCode.UNAVAILABLE, f"the graph server did not list the instances of "
+                                                   f"{self.name.namespace}/{self.name.component}/{self.name.endpoint} "
+                                                   f"within {timeout} s (is it running and reachable?)") from None
 
     async def _watch(self):
         backoff = 0.1
