@@ -357,15 +357,25 @@ class GraphClient:
         return pubsub_pb2.DeliverSummary(messages=count)
 
     async def _channel(self, address):
+        """The channel this member's publishers share to `address` (opened once)."""
         if address not in self._channels:
-            host, port = graph_address(address)
-            channel = Channel(host, port)
-            await channel.connect()
-            self._channels[address] = channel
+            self._channels[address] = await self._open_channel(address)
         return self._channels[address]
+
+    @staticmethod
+    async def _open_channel(address):
+        """A new connected channel to a member's `host:port` (the caller closes it)."""
+        host, port = graph_address(address)
+        channel = Channel(host, port)
+        await channel.connect()
+        return channel
 
     async def _call(self, method, request, response_type):
         return await self.channel.unary(SERVICE + method, request, response_type)
+
+    def _stream(self, method, request, response_type):
+        """A server stream of GraphService `method`."""
+        return self.channel.server_stream(SERVICE + method, request, response_type)
 
     async def publisher(self, topic, message_type, unit=""):
         publisher = Publisher(self, topic, message_type)
@@ -463,9 +473,8 @@ class GraphClient:
 
     def watch_settings(self, after_seq=0, unit=""):
         """Server stream of SettingsStreamItem (events, then a gap marker if history was lost)."""
-        return self.channel.server_stream(SERVICE + "SubscribeSettings",
-                                          graph_pb2.SubscribeSettingsRequest(after_seq=after_seq, unit=unit),
-                                          graph_pb2.SettingsStreamItem)
+        return self._stream("SubscribeSettings", graph_pb2.SubscribeSettingsRequest(after_seq=after_seq, unit=unit),
+                            graph_pb2.SettingsStreamItem)
 
     async def update_setting_field(self, unit, path, value, timeout=None):
         """Updates one field; the graph server validates it, the owner applies it. Returns the
@@ -483,8 +492,8 @@ class GraphClient:
         return await self._call("GetTopology", graph_pb2.TopologyRequest(), graph_pb2.TopologySnapshot)
 
     def watch_topology(self, after_seq=0):
-        return self.channel.server_stream(SERVICE + "WatchTopology", graph_pb2.WatchTopologyRequest(after_seq=after_seq),
-                                          graph_pb2.TopologyStreamItem)
+        return self._stream("WatchTopology", graph_pb2.WatchTopologyRequest(after_seq=after_seq),
+                            graph_pb2.TopologyStreamItem)
 
     async def processes(self):
         return (await self._call("ListProcesses", graph_pb2.ListProcessesRequest(), graph_pb2.ListProcessesResponse)).processes

@@ -9,11 +9,8 @@ when the chosen one is unreachable.
 import asyncio
 import random
 
-from plexus.channel import Channel
 from plexus.graph.v1 import graph_pb2
 from plexus.status import RpcError, StatusCode
-
-SERVICE = "/plexus.graph.v1.GraphService/"
 
 
 class EndpointRouter:
@@ -52,9 +49,8 @@ class EndpointRouter:
         backoff = 0.1
         while not self._closed:
             try:
-                stream = self.graph.channel.server_stream(SERVICE + "WatchEndpoints",
-                                                          graph_pb2.ResolveRequest(name=self.name),
-                                                          graph_pb2.EndpointEvent)
+                stream = self.graph._stream("WatchEndpoints", graph_pb2.ResolveRequest(name=self.name),
+                                            graph_pb2.EndpointEvent)
                 async for event in stream:
                     backoff = 0.1
                     if event.kind == graph_pb2.EndpointEvent.SNAPSHOT:
@@ -78,12 +74,10 @@ class EndpointRouter:
             await self._channels.pop(address).close()
 
     async def _channel(self, address):
+        """The router's own channel to `address` (closed when its instances go down)."""
         channel = self._channels.get(address)
         if channel is None:
-            host, _, port = address.rpartition(":")
-            channel = Channel(host or "127.0.0.1", int(port))
-            await channel.connect()
-            self._channels[address] = channel
+            channel = self._channels[address] = await self.graph._open_channel(address)
         return channel
 
     def _order(self):
